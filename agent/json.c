@@ -1,0 +1,773 @@
+#include "json.h"
+#include "limits.h"
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct member {
+    char *key;
+    struct vg_json *val;
+};
+
+struct vg_json {
+    enum vg_json_type type;
+    union {
+        bool b;
+        int64_t i;
+        double d;
+        struct {
+            char *p;
+            size_t n;
+        } s;
+        struct {
+            struct vg_json **items;
+            size_t n, cap;
+        } a;
+        struct {
+            struct member *items;
+            size_t n, cap;
+            /* Open-addressing index of items by key hash, built once an
+             * object passes INDEX_MIN keys, so that a hostile document
+             * with a million keys costs n, not n squared. Slots hold
+             * item index + 1; 0 is empty. */
+            uint32_t *index;
+            size_t nslots;
+        } o;
+    } u;
+};
+
+#define INDEX_MIN 16
+
+/* ---- construction -------------------------------------------------- */
+
+static struct vg_json *new_value(enum vg_json_type t)
+{
+    struct vg_json *v = calloc(1, sizeof(*v));
+    if (v)
+        v->type = t;
+    return v;
+}
+
+struct vg_json *vg_json_null(void) { return new_value(VG_JSON_NULL); }
+
+struct vg_json *vg_json_bool(bool b)
+{
+    struct vg_json *v = new_value(VG_JSON_BOOL);
+    if (v)
+        v->u.b = b;
+    return v;
+}
+
+struct vg_json *vg_json_int(int64_t i)
+{
+    struct vg_json *v = new_value(VG_JSON_INT);
+    if (v)
+        v->u.i = i;
+    return v;
+}
+
+struct vg_json *vg_json_double(double d)
+{
+    struct vg_json *v = new_value(VG_JSON_DOUBLE);
+    if (v)
+        v->u.d = d;
+    return v;
+}
+
+struct vg_json *vg_json_strn(const char *s, size_t n)
+{
+    struct vg_json *v = new_value(VG_JSON_STRING);
+    if (!v)
+        return NULL;
+    v->u.s.p = malloc(n + 1);
+    if (!v->u.s.p) {
+        free(v);
+        return NULL;
+    }
+    if (n)
+        memcpy(v->u.s.p, s, n);
+    v->u.s.p[n] = '\0';
+    v->u.s.n = n;
+    return v;
+}
+
+struct vg_json *vg_json_str(const char *s)
+{
+    return s ? vg_json_strn(s, strlen(s)) : vg_json_null();
+}
+
+struct vg_json *vg_json_array(void) { return new_value(VG_JSON_ARRAY); }
+struct vg_json *vg_json_object(void) { return new_value(VG_JSON_OBJECT); }
+
+void vg_json_free(struct vg_json *v)
+{
+    if (!v)
+        return;
+    switch (v->type) {
+    case VG_JSON_STRING:
+        free(v->u.s.p);
+        break;
+    case VG_JSON_ARRAY:
+        for (size_t i = 0; i < v->u.a.n; i++)
+            vg_json_free(v->u.a.items[i]);
+        free(v->u.a.items);
+        break;
+    case VG_JSON_OBJECT:
+        for (size_t i = 0; i < v->u.o.n; i++) {
+            free(v->u.o.items[i].key);
+            vg_json_free(v->u.o.items[i].val);
+        }
+        free(v->u.o.items);
+        free(v->u.o.index);
+        break;
+    default:
+        break;
+    }
+    free(v);
+}
+
+struct vg_json *vg_json_clone(const struct vg_json *v)
+{
+    if (!v)
+        return NULL;
+    struct vg_json *c = NULL;
+    switch (v->type) {
+    case VG_JSON_NULL: return vg_json_null();
+    case VG_JSON_BOOL: return vg_json_bool(v->u.b);
+    case VG_JSON_INT: return vg_json_int(v->u.i);
+    case VG_JSON_DOUBLE: return vg_json_double(v->u.d);
+    case VG_JSON_STRING: return vg_json_strn(v->u.s.p, v->u.s.n);
+    case VG_JSON_ARRAY:
+        c = vg_json_array();
+        for (size_t i = 0; c && i < v->u.a.n; i++)
+            if (vg_json_push(c, vg_json_clone(v->u.a.items[i]))) {
+                vg_json_free(c);
+                return NULL;
+            }
+        return c;
+    case VG_JSON_OBJECT:
+        c = vg_json_object();
+        for (size_t i = 0; c && i < v->u.o.n; i++)
+            if (vg_json_set(c, v->u.o.items[i].key, vg_json_clone(v->u.o.items[i].val))) {
+                vg_json_free(c);
+                return NULL;
+            }
+        return c;
+    }
+    return NULL;
+}
+
+bool vg_json_is_number(const struct vg_json *v)
+{
+    return v && (v->type == VG_JSON_INT || v->type == VG_JSON_DOUBLE);
+}
+
+bool vg_json_equal(const struct vg_json *a, const struct vg_json *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (vg_json_is_number(a) && vg_json_is_number(b)) {
+        if (a->type == VG_JSON_INT && b->type == VG_JSON_INT)
+            return a->u.i == b->u.i;
+        return vg_json_get_num(a) == vg_json_get_num(b);
+    }
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case VG_JSON_NULL: return true;
+    case VG_JSON_BOOL: return a->u.b == b->u.b;
+    case VG_JSON_STRING:
+        return a->u.s.n == b->u.s.n && memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
+    case VG_JSON_ARRAY:
+        if (a->u.a.n != b->u.a.n)
+            return false;
+        for (size_t i = 0; i < a->u.a.n; i++)
+            if (!vg_json_equal(a->u.a.items[i], b->u.a.items[i]))
+                return false;
+        return true;
+    case VG_JSON_OBJECT:
+        if (a->u.o.n != b->u.o.n)
+            return false;
+        for (size_t i = 0; i < a->u.o.n; i++) {
+            const struct vg_json *bv = vg_json_get(b, a->u.o.items[i].key);
+            if (!bv || !vg_json_equal(a->u.o.items[i].val, bv))
+                return false;
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- access ---------------------------------------------------------- */
+
+enum vg_json_type vg_json_type(const struct vg_json *v)
+{
+    return v ? v->type : VG_JSON_NULL;
+}
+
+const char *vg_json_type_name(enum vg_json_type t)
+{
+    static const char *const names[] = { "null", "boolean", "integer", "number",
+                                         "string", "array", "object" };
+    return (unsigned)t <= VG_JSON_OBJECT ? names[t] : "?";
+}
+
+bool vg_json_get_bool(const struct vg_json *v)
+{
+    return v && v->type == VG_JSON_BOOL && v->u.b;
+}
+
+int64_t vg_json_get_int(const struct vg_json *v)
+{
+    if (!v)
+        return 0;
+    if (v->type == VG_JSON_INT)
+        return v->u.i;
+    if (v->type == VG_JSON_DOUBLE && isfinite(v->u.d) && v->u.d > -9.2e18 && v->u.d < 9.2e18)
+        return (int64_t)v->u.d;
+    return 0;
+}
+
+double vg_json_get_num(const struct vg_json *v)
+{
+    if (!v)
+        return 0;
+    if (v->type == VG_JSON_INT)
+        return (double)v->u.i;
+    if (v->type == VG_JSON_DOUBLE)
+        return v->u.d;
+    return 0;
+}
+
+const char *vg_json_get_str(const struct vg_json *v)
+{
+    return v && v->type == VG_JSON_STRING ? v->u.s.p : NULL;
+}
+
+size_t vg_json_str_len(const struct vg_json *v)
+{
+    return v && v->type == VG_JSON_STRING ? v->u.s.n : 0;
+}
+
+size_t vg_json_len(const struct vg_json *v)
+{
+    if (!v)
+        return 0;
+    if (v->type == VG_JSON_ARRAY)
+        return v->u.a.n;
+    if (v->type == VG_JSON_OBJECT)
+        return v->u.o.n;
+    return 0;
+}
+
+struct vg_json *vg_json_at(const struct vg_json *v, size_t i)
+{
+    if (!v)
+        return NULL;
+    if (v->type == VG_JSON_ARRAY)
+        return i < v->u.a.n ? v->u.a.items[i] : NULL;
+    if (v->type == VG_JSON_OBJECT)
+        return i < v->u.o.n ? v->u.o.items[i].val : NULL;
+    return NULL;
+}
+
+const char *vg_json_key_at(const struct vg_json *v, size_t i)
+{
+    if (!v || v->type != VG_JSON_OBJECT || i >= v->u.o.n)
+        return NULL;
+    return v->u.o.items[i].key;
+}
+
+/* FNV-1a */
+static uint32_t key_hash(const char *k)
+{
+    uint32_t h = 2166136261u;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 16777619u;
+    return h;
+}
+
+static void index_insert(struct vg_json *obj, size_t item)
+{
+    size_t mask = obj->u.o.nslots - 1;
+    size_t s = key_hash(obj->u.o.items[item].key) & mask;
+    while (obj->u.o.index[s])
+        s = (s + 1) & mask;
+    obj->u.o.index[s] = (uint32_t)(item + 1);
+}
+
+/* (Re)builds the index with room for twice the capacity. On allocation
+ * failure the object simply stays unindexed: lookups fall back to a scan. */
+static void index_rebuild(struct vg_json *obj)
+{
+    size_t nslots = 32;
+    while (nslots < obj->u.o.cap * 2)
+        nslots *= 2;
+    uint32_t *idx = calloc(nslots, sizeof(*idx));
+    free(obj->u.o.index);
+    obj->u.o.index = idx;
+    obj->u.o.nslots = idx ? nslots : 0;
+    for (size_t i = 0; idx && i < obj->u.o.n; i++)
+        index_insert(obj, i);
+}
+
+static struct member *find_member(const struct vg_json *obj, const char *key)
+{
+    if (!obj || obj->type != VG_JSON_OBJECT || !key)
+        return NULL;
+    if (obj->u.o.index) {
+        size_t mask = obj->u.o.nslots - 1;
+        for (size_t s = key_hash(key) & mask; obj->u.o.index[s]; s = (s + 1) & mask) {
+            struct member *m = &obj->u.o.items[obj->u.o.index[s] - 1];
+            if (strcmp(m->key, key) == 0)
+                return m;
+        }
+        return NULL;
+    }
+    for (size_t i = 0; i < obj->u.o.n; i++)
+        if (strcmp(obj->u.o.items[i].key, key) == 0)
+            return &obj->u.o.items[i];
+    return NULL;
+}
+
+struct vg_json *vg_json_get(const struct vg_json *obj, const char *key)
+{
+    struct member *m = find_member(obj, key);
+    return m ? m->val : NULL;
+}
+
+/* ---- mutation -------------------------------------------------------- */
+
+enum vg_err vg_json_set(struct vg_json *obj, const char *key, struct vg_json *val)
+{
+    if (!val)
+        return VG_ERR_NOMEM;
+    if (!obj || obj->type != VG_JSON_OBJECT || !key) {
+        vg_json_free(val);
+        return VG_ERR_INVALID;
+    }
+    struct member *m = find_member(obj, key);
+    if (m) {
+        vg_json_free(m->val);
+        m->val = val;
+        return VG_OK;
+    }
+    if (obj->u.o.n == obj->u.o.cap) {
+        size_t ncap = obj->u.o.cap ? obj->u.o.cap * 2 : 4;
+        struct member *p = realloc(obj->u.o.items, ncap * sizeof(*p));
+        if (!p) {
+            vg_json_free(val);
+            return VG_ERR_NOMEM;
+        }
+        obj->u.o.items = p;
+        obj->u.o.cap = ncap;
+    }
+    char *k = strdup(key);
+    if (!k) {
+        vg_json_free(val);
+        return VG_ERR_NOMEM;
+    }
+    obj->u.o.items[obj->u.o.n].key = k;
+    obj->u.o.items[obj->u.o.n].val = val;
+    obj->u.o.n++;
+    if (obj->u.o.n >= INDEX_MIN) {
+        if (!obj->u.o.index || obj->u.o.nslots < obj->u.o.cap * 2)
+            index_rebuild(obj);
+        else
+            index_insert(obj, obj->u.o.n - 1);
+    }
+    return VG_OK;
+}
+
+enum vg_err vg_json_push(struct vg_json *arr, struct vg_json *val)
+{
+    if (!val)
+        return VG_ERR_NOMEM;
+    if (!arr || arr->type != VG_JSON_ARRAY) {
+        vg_json_free(val);
+        return VG_ERR_INVALID;
+    }
+    if (arr->u.a.n == arr->u.a.cap) {
+        size_t ncap = arr->u.a.cap ? arr->u.a.cap * 2 : 4;
+        struct vg_json **p = realloc(arr->u.a.items, ncap * sizeof(*p));
+        if (!p) {
+            vg_json_free(val);
+            return VG_ERR_NOMEM;
+        }
+        arr->u.a.items = p;
+        arr->u.a.cap = ncap;
+    }
+    arr->u.a.items[arr->u.a.n++] = val;
+    return VG_OK;
+}
+
+void vg_json_del(struct vg_json *obj, const char *key)
+{
+    struct member *m = find_member(obj, key);
+    if (!m)
+        return;
+    size_t i = (size_t)(m - obj->u.o.items);
+    free(m->key);
+    vg_json_free(m->val);
+    memmove(&obj->u.o.items[i], &obj->u.o.items[i + 1],
+            (obj->u.o.n - i - 1) * sizeof(struct member));
+    obj->u.o.n--;
+    if (obj->u.o.index)
+        index_rebuild(obj);   /* positions moved: rare, so rebuild */
+}
+
+enum vg_err vg_json_set_str(struct vg_json *obj, const char *key, const char *s)
+{
+    return vg_json_set(obj, key, vg_json_str(s));
+}
+
+enum vg_err vg_json_set_int(struct vg_json *obj, const char *key, int64_t i)
+{
+    return vg_json_set(obj, key, vg_json_int(i));
+}
+
+enum vg_err vg_json_set_bool(struct vg_json *obj, const char *key, bool b)
+{
+    return vg_json_set(obj, key, vg_json_bool(b));
+}
+
+struct vg_json *vg_json_child(struct vg_json *obj, const char *key)
+{
+    struct vg_json *c = vg_json_get(obj, key);
+    if (c && c->type == VG_JSON_OBJECT)
+        return c;
+    if (vg_json_set(obj, key, vg_json_object()))
+        return NULL;
+    return vg_json_get(obj, key);
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+struct parse_ctx {
+    struct vg_json *root;
+    struct vg_json *stack[VG_MAX_JSON_DEPTH];
+    char *keys[VG_MAX_JSON_DEPTH];   /* pending key per open object */
+    int depth;
+    const char *why;                 /* our own reason to stop */
+};
+
+static int add_value(struct parse_ctx *c, struct vg_json *v)
+{
+    if (!v) {
+        c->why = "out of memory";
+        return 0;
+    }
+    if (c->depth == 0) {
+        c->root = v;
+        return 1;
+    }
+    struct vg_json *top = c->stack[c->depth - 1];
+    enum vg_err err;
+    if (top->type == VG_JSON_ARRAY) {
+        err = vg_json_push(top, v);
+    } else {
+        err = vg_json_set(top, c->keys[c->depth - 1], v);
+        free(c->keys[c->depth - 1]);
+        c->keys[c->depth - 1] = NULL;
+    }
+    if (err) {
+        c->why = "out of memory";
+        return 0;
+    }
+    return 1;
+}
+
+static int open_container(struct parse_ctx *c, struct vg_json *v)
+{
+    if (!v) {
+        c->why = "out of memory";
+        return 0;
+    }
+    if (c->depth >= VG_MAX_JSON_DEPTH) {
+        vg_json_free(v);
+        c->why = "nesting too deep";
+        return 0;
+    }
+    if (!add_value(c, v))
+        return 0;
+    c->stack[c->depth] = v;
+    c->keys[c->depth] = NULL;
+    c->depth++;
+    return 1;
+}
+
+static int cb_null(void *ctx) { return add_value(ctx, vg_json_null()); }
+static int cb_bool(void *ctx, int b) { return add_value(ctx, vg_json_bool(b != 0)); }
+
+static int cb_number(void *ctx, const char *s, size_t n)
+{
+    char tmp[64];
+    if (n >= sizeof(tmp)) {
+        /* a very long number: keep it as a double */
+        char *big = strndup(s, n);
+        if (!big)
+            return add_value(ctx, NULL);
+        double d = strtod(big, NULL);
+        free(big);
+        return add_value(ctx, vg_json_double(d));
+    }
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    if (!strpbrk(tmp, ".eE")) {
+        errno = 0;
+        long long ll = strtoll(tmp, NULL, 10);
+        if (errno == 0)
+            return add_value(ctx, vg_json_int(ll));
+    }
+    return add_value(ctx, vg_json_double(strtod(tmp, NULL)));
+}
+
+static int cb_string(void *ctx, const unsigned char *s, size_t n)
+{
+    return add_value(ctx, vg_json_strn((const char *)s, n));
+}
+
+static int cb_start_map(void *ctx) { return open_container(ctx, vg_json_object()); }
+
+static int cb_map_key(void *ctx, const unsigned char *s, size_t n)
+{
+    struct parse_ctx *c = ctx;
+    if (memchr(s, '\0', n)) {
+        c->why = "object key contains a NUL character";
+        return 0;
+    }
+    free(c->keys[c->depth - 1]);
+    c->keys[c->depth - 1] = strndup((const char *)s, n);
+    if (!c->keys[c->depth - 1]) {
+        c->why = "out of memory";
+        return 0;
+    }
+    return 1;
+}
+
+static int cb_end(void *ctx)
+{
+    struct parse_ctx *c = ctx;
+    c->depth--;
+    free(c->keys[c->depth]);
+    c->keys[c->depth] = NULL;
+    return 1;
+}
+
+static int cb_start_array(void *ctx) { return open_container(ctx, vg_json_array()); }
+
+static const yajl_callbacks parse_callbacks = {
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_bool,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_map_key,
+    .yajl_end_map = cb_end,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end,
+};
+
+struct vg_json *vg_json_parse(const char *text, size_t len, char *errbuf, size_t errlen)
+{
+    if (errbuf && errlen)
+        errbuf[0] = '\0';
+    if (len > VG_MAX_JSON_TEXT) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "document of %zu bytes exceeds the limit of %u", len,
+                     VG_MAX_JSON_TEXT);
+        return NULL;
+    }
+    struct parse_ctx c;
+    memset(&c, 0, sizeof(c));
+    yajl_handle h = yajl_alloc(&parse_callbacks, NULL, &c);
+    if (!h) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(h);
+    if (st != yajl_status_ok) {
+        if (errbuf) {
+            size_t off = yajl_get_bytes_consumed(h);
+            if (c.why) {
+                snprintf(errbuf, errlen, "offset %zu: %s", off, c.why);
+            } else {
+                unsigned char *msg = yajl_get_error(h, 0, (const unsigned char *)text, len);
+                snprintf(errbuf, errlen, "offset %zu: %s", off, msg ? (char *)msg : "parse error");
+                if (msg)
+                    yajl_free_error(h, msg);
+            }
+        }
+        for (int i = 0; i < VG_MAX_JSON_DEPTH; i++)
+            free(c.keys[i]);
+        vg_json_free(c.root);
+        yajl_free(h);
+        return NULL;
+    }
+    yajl_free(h);
+    if (!c.root && errbuf)
+        snprintf(errbuf, errlen, "offset 0: empty document");
+    return c.root;
+}
+
+/* ---- generation -------------------------------------------------------- */
+
+bool vg_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t need;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            need = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            need = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + need >= n)
+            return false;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
+            (need == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+/* Copies s with every byte that does not start a valid sequence replaced by
+ * U+FFFD. Caller frees. */
+static char *utf8_sanitize(const char *s, size_t n, size_t *outn)
+{
+    char *out = malloc(n * 3 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0, i = 0;
+    while (i < n) {
+        size_t len = 1;
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80)
+            len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (len && i + len <= n && vg_utf8_valid(s + i, len)) {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        } else {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    *outn = o;
+    return out;
+}
+
+static void gen_print(void *ctx, const char *s, size_t n)
+{
+    struct vg_buf *b = ((void **)ctx)[0];
+    enum vg_err *err = ((void **)ctx)[1];
+    if (!*err)
+        *err = vg_buf_append(b, s, n);
+}
+
+static yajl_gen_status gen_string(yajl_gen g, const char *s, size_t n, bool key)
+{
+    (void)key;
+    if (vg_utf8_valid(s, n))
+        return yajl_gen_string(g, (const unsigned char *)s, n);
+    size_t cn;
+    char *clean = utf8_sanitize(s, n, &cn);
+    if (!clean)
+        return yajl_gen_generation_complete; /* any non-ok status */
+    yajl_gen_status st = yajl_gen_string(g, (const unsigned char *)clean, cn);
+    free(clean);
+    return st;
+}
+
+static yajl_gen_status gen_value(yajl_gen g, const struct vg_json *v)
+{
+    yajl_gen_status st = yajl_gen_status_ok;
+    switch (v->type) {
+    case VG_JSON_NULL: return yajl_gen_null(g);
+    case VG_JSON_BOOL: return yajl_gen_bool(g, v->u.b);
+    case VG_JSON_INT: return yajl_gen_integer(g, (long long)v->u.i);
+    case VG_JSON_DOUBLE:
+        if (!isfinite(v->u.d))
+            return yajl_gen_null(g);
+        {
+            /* shortest text that reads back the same */
+            char tmp[40];
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(tmp, sizeof(tmp), "%.*g", prec, v->u.d);
+                if (strtod(tmp, NULL) == v->u.d)
+                    break;
+            }
+            if (!strpbrk(tmp, ".eE") && strlen(tmp) < sizeof(tmp) - 3)
+                strcat(tmp, ".0");
+            return yajl_gen_number(g, tmp, strlen(tmp));
+        }
+    case VG_JSON_STRING: return gen_string(g, v->u.s.p, v->u.s.n, false);
+    case VG_JSON_ARRAY:
+        st = yajl_gen_array_open(g);
+        for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.a.n; i++)
+            st = gen_value(g, v->u.a.items[i]);
+        return st == yajl_gen_status_ok ? yajl_gen_array_close(g) : st;
+    case VG_JSON_OBJECT:
+        st = yajl_gen_map_open(g);
+        for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.o.n; i++) {
+            const char *k = v->u.o.items[i].key;
+            st = gen_string(g, k, strlen(k), true);
+            if (st == yajl_gen_status_ok)
+                st = gen_value(g, v->u.o.items[i].val);
+        }
+        return st == yajl_gen_status_ok ? yajl_gen_map_close(g) : st;
+    }
+    return yajl_gen_invalid_string;
+}
+
+enum vg_err vg_json_dump(const struct vg_json *v, struct vg_buf *out)
+{
+    if (!v)
+        return VG_ERR_INVALID;
+    enum vg_err err = VG_OK;
+    void *ctx[2] = { out, &err };
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g)
+        return VG_ERR_NOMEM;
+    yajl_gen_config(g, yajl_gen_print_callback, gen_print, ctx);
+    yajl_gen_config(g, yajl_gen_validate_utf8, 0);
+    /* yajl's default depth bound is 128 as well */
+    yajl_gen_status st = gen_value(g, v);
+    yajl_gen_free(g);
+    if (err)
+        return err;
+    if (st != yajl_gen_status_ok)
+        return st == yajl_max_depth_exceeded ? VG_ERR_LIMIT : VG_ERR_NOMEM;
+    return VG_OK;
+}
