@@ -1,0 +1,51 @@
+/*
+ * Providers collect resources. Each is a table of functions registered
+ * once in checks/provider.c (nginx's ngx_modules[] habit).
+ */
+#ifndef VG_PROVIDER_H
+#define VG_PROVIDER_H
+
+#include "../agent/err.h"
+#include "resource.h"
+
+#include <stddef.h>
+
+/* What a provider learned about the scanned target, for ECS host.* or
+ * cloud.* fields. Strings owned; free with vg_target_info_clear(). */
+struct vg_target_info {
+    char *host_name;      /* host.name */
+    char *host_id;        /* host.id (machine-id) */
+    char *os_family;      /* host.os.family, "debian" */
+    char *os_name;        /* host.os.name, "Debian GNU/Linux" */
+    char *os_version;     /* host.os.version, "12" */
+    char *os_platform;    /* host.os.platform, the os-release ID */
+};
+
+void vg_target_info_clear(struct vg_target_info *t);
+
+/* One scan's parameters, from the configuration or the command line. */
+struct vg_scan_params {
+    const char *provider;     /* "host" */
+    const char *root;         /* host: the root directory ("/") */
+};
+
+struct vg_provider_type {
+    const char *name;
+    /* Collects every resource of the target into out and the facts about
+     * it into info. A resource that cannot be read in part is still added,
+     * with its errors set. A non-zero return means the target as a whole
+     * could not be scanned, with a one-line sentence in errbuf (a host root
+     * that does not exist, credentials refused). Collection-level problems
+     * that leave the scan going are appended to scan_errors (an array of
+     * strings, borrowed). */
+    enum vg_err (*collect)(const struct vg_scan_params *p, struct vg_resource_list *out,
+                           struct vg_target_info *info, struct vg_json *scan_errors,
+                           char *errbuf, size_t errlen);
+};
+
+/* The provider called name, or NULL. */
+const struct vg_provider_type *vg_provider_find(const char *name);
+
+extern const struct vg_provider_type vg_provider_host;
+
+#endif
