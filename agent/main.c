@@ -1,0 +1,498 @@
+/*
+ * The command line: vigil scan | config | rules | version.
+ *
+ * Exit codes: 0 done; 1 runtime failure; 2 bad usage, configuration or
+ * rules; 3 failed findings at or above --fail-on.
+ */
+#include "identity.h"
+#include "log.h"
+#include "scan.h"
+#include "../checks/rule.h"
+#include "../config/config.h"
+#include "vg_version.h"
+
+#include <openssl/crypto.h>
+#include <yajl/yajl_version.h>
+#include <yaml.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define EXIT_FINDINGS 3
+
+#define MAX_CLI_LIST 32
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vigil <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  scan [--config FILE] [--host-root DIR] [--output SPEC]... [--rules PATH]...\n"
+            "       [--fail-on SEVERITY] [--log-level LEVEL] [--debug AREAS]\n"
+            "                        run the configured scans once; findings as ECS NDJSON\n"
+            "                        (SPEC: stdout, file:PATH); summary on stderr\n"
+            "  config check [--config FILE]\n"
+            "                        validate and print the effective configuration\n"
+            "  config reference      print every configuration key (Markdown)\n"
+            "  rules list [--config FILE] [--rules PATH]...\n"
+            "  rules show ID [--config FILE] [--rules PATH]...\n"
+            "  rules validate [PATH...]\n"
+            "  version               version, commit, linked libraries\n"
+            "\n"
+            "exit codes: 0 done, 1 runtime failure, 2 bad usage, configuration or rules,\n"
+            "            3 failed findings at or above --fail-on\n");
+}
+
+/* ---- shared option handling -------------------------------------------- */
+
+struct cli {
+    const char *config;
+    const char *host_root;
+    const char *outputs[MAX_CLI_LIST];
+    size_t noutputs;
+    const char *rules[MAX_CLI_LIST];
+    size_t nrules;
+    const char *fail_on;
+    const char *log_level;
+    const char *debug;
+    char **rest;          /* positional arguments */
+    int nrest;
+};
+
+enum { OPT_CONFIG = 256, OPT_HOST_ROOT, OPT_OUTPUT, OPT_RULES, OPT_FAIL_ON, OPT_LOG_LEVEL,
+       OPT_DEBUG, OPT_HELP };
+
+static const struct option long_opts[] = {
+    { "config", required_argument, NULL, OPT_CONFIG },
+    { "host-root", required_argument, NULL, OPT_HOST_ROOT },
+    { "output", required_argument, NULL, OPT_OUTPUT },
+    { "rules", required_argument, NULL, OPT_RULES },
+    { "fail-on", required_argument, NULL, OPT_FAIL_ON },
+    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "debug", required_argument, NULL, OPT_DEBUG },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Parses options after the command words. Returns 0, or an exit code. */
+static int parse_cli(int argc, char **argv, struct cli *c)
+{
+    memset(c, 0, sizeof(*c));
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_CONFIG: c->config = optarg; break;
+        case OPT_HOST_ROOT: c->host_root = optarg; break;
+        case OPT_OUTPUT:
+            if (c->noutputs == MAX_CLI_LIST) {
+                fprintf(stderr, "vigil: too many --output options\n");
+                return EXIT_USAGE;
+            }
+            c->outputs[c->noutputs++] = optarg;
+            break;
+        case OPT_RULES:
+            if (c->nrules == MAX_CLI_LIST) {
+                fprintf(stderr, "vigil: too many --rules options\n");
+                return EXIT_USAGE;
+            }
+            c->rules[c->nrules++] = optarg;
+            break;
+        case OPT_FAIL_ON: c->fail_on = optarg; break;
+        case OPT_LOG_LEVEL: c->log_level = optarg; break;
+        case OPT_DEBUG: c->debug = optarg; break;
+        case OPT_HELP: usage(stdout); exit(0);
+        default:
+            if (optopt && optopt < 256)
+                fprintf(stderr, "vigil: unknown option '-%c'\n", optopt);
+            else if (optopt)
+                fprintf(stderr, "vigil: option '%s' needs a value\n", argv[optind - 1]);
+            else
+                fprintf(stderr, "vigil: unknown option '%s'\n", argv[optind - 1]);
+            fprintf(stderr, "run 'vigil --help' for usage\n");
+            return EXIT_USAGE;
+        }
+    }
+    c->rest = argv + optind;
+    c->nrest = argc - optind;
+    return 0;
+}
+
+static int setup_logging(const struct cli *c, const struct vg_config *cfg)
+{
+    const char *lvl = c->log_level ? c->log_level : cfg ? cfg->agent.log_level : NULL;
+    if (lvl) {
+        int l = vg_log_level_parse(lvl);
+        if (l < 0) {
+            fprintf(stderr, "vigil: --log-level: '%s' is not one of error, warn, info, debug\n",
+                    lvl);
+            return EXIT_USAGE;
+        }
+        vg_log_set_level((enum vg_log_level)l);
+    }
+    if (c->debug && vg_log_set_debug(c->debug) != 0) {
+        fprintf(stderr, "vigil: --debug: list of areas too long\n");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static struct vg_config *load_config(const char *path)
+{
+    char err[1024];
+    struct vg_config *cfg = vg_config_load(path, err, sizeof(err));
+    if (!cfg)
+        fprintf(stderr, "vigil: %s\n", err);
+    return cfg;
+}
+
+/* The directory of the shipped rules: VIGIL_RULES_DIR; next to an
+ * installed binary, PREFIX/share/vigil/rules; from a build tree, the
+ * source tree's checks/rules; else the configured install path. */
+static const char *default_rules_dir(char *buf, size_t len)
+{
+    const char *env = getenv("VIGIL_RULES_DIR");
+    if (env && *env)
+        return env;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            struct stat st;
+            snprintf(buf, len, "%s/../share/vigil/rules", exe);
+            if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+                return buf;
+            char cache[PATH_MAX + 32];
+            snprintf(cache, sizeof(cache), "%s/CMakeCache.txt", exe);
+            if (stat(cache, &st) == 0)
+                return VG_SOURCE_RULES_DIR;
+        }
+    }
+    return VG_INSTALL_RULES_DIR;
+}
+
+/* Loads the shipped rules, the configured paths and the --rules paths. */
+static struct vg_ruleset *load_rules(const struct vg_config *cfg, const struct cli *c,
+                                     bool with_default)
+{
+    struct vg_ruleset *rs = vg_ruleset_new();
+    if (!rs) {
+        fprintf(stderr, "vigil: out of memory\n");
+        return NULL;
+    }
+    char dirbuf[PATH_MAX + 64];
+    char err[1024];
+    const char *paths[2 * MAX_CLI_LIST + 64];
+    size_t n = 0;
+    if (with_default)
+        paths[n++] = default_rules_dir(dirbuf, sizeof(dirbuf));
+    for (size_t i = 0; cfg && i < cfg->rules.npaths && n < 2 * MAX_CLI_LIST; i++)
+        paths[n++] = cfg->rules.paths[i];
+    for (size_t i = 0; i < c->nrules; i++)
+        paths[n++] = c->rules[i];
+    for (size_t i = 0; i < n; i++) {
+        if (vg_ruleset_load_path(rs, paths[i], err, sizeof(err)) != VG_OK) {
+            fprintf(stderr, "vigil: %s\n", err);
+            vg_ruleset_destroy(rs);
+            return NULL;
+        }
+        vg_log(VG_LOG_DEBUG, "rules", "loaded %s (%zu rules in all)", paths[i],
+               vg_ruleset_count(rs));
+    }
+    return rs;
+}
+
+/* ---- scan ---------------------------------------------------------------- */
+
+static int cmd_scan(int argc, char **argv)
+{
+    struct cli c;
+    int rc = parse_cli(argc, argv, &c);
+    if (rc)
+        return rc;
+    if (c.nrest) {
+        fprintf(stderr, "vigil scan: unexpected argument '%s'\n", c.rest[0]);
+        return EXIT_USAGE;
+    }
+    int fail_on = -1;
+    if (c.fail_on) {
+        fail_on = vg_severity_parse(c.fail_on);
+        if (fail_on < 0) {
+            fprintf(stderr, "vigil: --fail-on: '%s' is not one of low, medium, high, critical\n",
+                    c.fail_on);
+            return EXIT_USAGE;
+        }
+    }
+    if (c.host_root) {
+        struct stat st;
+        if (stat(c.host_root, &st) != 0) {
+            fprintf(stderr, "vigil: --host-root %s: %s\n", c.host_root, strerror(errno));
+            return EXIT_USAGE;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "vigil: --host-root %s: not a directory\n", c.host_root);
+            return EXIT_USAGE;
+        }
+    }
+    struct vg_config *cfg = load_config(c.config);
+    if (!cfg)
+        return EXIT_USAGE;
+    rc = setup_logging(&c, cfg);
+    if (rc) {
+        vg_config_destroy(cfg);
+        return rc;
+    }
+    struct vg_ruleset *rules = load_rules(cfg, &c, true);
+    if (!rules) {
+        vg_config_destroy(cfg);
+        return EXIT_USAGE;
+    }
+
+    /* outputs: --output replaces the configured ones */
+    const char *specs[MAX_CLI_LIST + 2];
+    char filespec[PATH_MAX + 8];
+    size_t nspecs = 0;
+    if (c.noutputs) {
+        for (size_t i = 0; i < c.noutputs; i++)
+            specs[nspecs++] = c.outputs[i];
+    } else {
+        if (cfg->outputs.stdout_enabled)
+            specs[nspecs++] = "stdout";
+        if (cfg->outputs.file_path) {
+            snprintf(filespec, sizeof(filespec), "file:%s", cfg->outputs.file_path);
+            specs[nspecs++] = filespec;
+        }
+        if (!nspecs)
+            specs[nspecs++] = "stdout";
+    }
+    struct vg_output outputs[MAX_CLI_LIST + 2];
+    memset(outputs, 0, sizeof(outputs));
+    char err[1024];
+    size_t nopen = 0;
+    for (; nopen < nspecs; nopen++) {
+        enum vg_err e = vg_output_open(specs[nopen], &outputs[nopen], err, sizeof(err));
+        if (e) {
+            fprintf(stderr, "vigil: %s\n", err);
+            rc = e == VG_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+            break;
+        }
+    }
+
+    char agent_id[VG_UUID_STR_LEN];
+    if (!rc)
+        vg_agent_id(cfg->agent.state_dir, agent_id);
+
+    /* scans: --host-root replaces the configured ones with one host scan */
+    struct vg_config_scan cli_scan = { .provider = "host", .root = (char *)c.host_root };
+    const struct vg_config_scan *scans = c.host_root ? &cli_scan : cfg->scans;
+    size_t nscans = c.host_root ? 1 : cfg->nscans;
+    int worst = -1;
+    for (size_t i = 0; !rc && i < nscans; i++) {
+        struct vg_scan_opts o = {
+            .params = { .provider = scans[i].provider, .root = scans[i].root },
+            .rules = rules,
+            .agent_name = cfg->agent.name,
+            .agent_id = agent_id,
+            .namespace = cfg->outputs.namespace,
+            .outputs = outputs,
+            .noutputs = nopen,
+        };
+        struct vg_scan_result res;
+        enum vg_err e = vg_scan_run(&o, &res, err, sizeof(err));
+        if (e) {
+            fprintf(stderr, "vigil: %s\n", err);
+            rc = e == VG_ERR_NOENT || e == VG_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+        } else {
+            vg_scan_print_summary(&res, stderr);
+            if (res.worst_failed > worst)
+                worst = res.worst_failed;
+        }
+        vg_scan_result_clear(&res);
+    }
+    for (size_t i = 0; i < nopen; i++)
+        vg_output_close(&outputs[i]);
+    vg_ruleset_destroy(rules);
+    vg_config_destroy(cfg);
+    if (!rc && fail_on >= 0 && worst >= fail_on) {
+        fprintf(stderr, "vigil: failed findings at or above %s\n",
+                vg_severity_name((enum vg_severity)fail_on));
+        rc = EXIT_FINDINGS;
+    }
+    return rc;
+}
+
+/* ---- config -------------------------------------------------------------- */
+
+static int cmd_config(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "vigil config: expected 'check' or 'reference'\n");
+        return EXIT_USAGE;
+    }
+    struct cli c;
+    int rc = parse_cli(argc - 1, argv + 1, &c);
+    if (rc)
+        return rc;
+    struct vg_buf out;
+    vg_buf_init(&out, 1 << 20);
+    if (strcmp(argv[1], "reference") == 0) {
+        vg_config_reference(&out);
+        fputs(vg_buf_str(&out), stdout);
+        vg_buf_free(&out);
+        return 0;
+    }
+    if (strcmp(argv[1], "check") != 0) {
+        fprintf(stderr, "vigil config: unknown subcommand '%s'\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    struct vg_config *cfg = load_config(c.config);
+    if (!cfg)
+        return EXIT_USAGE;
+    /* rules named by the configuration must load too */
+    struct vg_ruleset *rules = load_rules(cfg, &c, true);
+    if (!rules) {
+        vg_config_destroy(cfg);
+        return EXIT_USAGE;
+    }
+    vg_config_print(cfg, &out);
+    fputs(vg_buf_str(&out), stdout);
+    fprintf(stderr, "vigil: configuration %s is valid (%zu rules)\n",
+            c.config ? c.config : "(built-in defaults)", vg_ruleset_count(rules));
+    vg_buf_free(&out);
+    vg_ruleset_destroy(rules);
+    vg_config_destroy(cfg);
+    return 0;
+}
+
+/* ---- rules --------------------------------------------------------------- */
+
+static void print_rule(const struct vg_rule *r)
+{
+    printf("id:          %s\n", r->id);
+    printf("uuid:        %s\n", r->uuid);
+    printf("name:        %s\n", r->name);
+    printf("resource:    %s\n", r->resource);
+    printf("severity:    %s\n", vg_severity_name(r->severity));
+    printf("section:     %s\n", r->section);
+    printf("defined at:  %s:%d:%d\n", r->file, r->line, r->col);
+    printf("description: %s\n", r->description);
+    printf("rationale:   %s\n", r->rationale);
+    printf("remediation: %s\n", r->remediation);
+    for (size_t i = 0; i < r->nreferences; i++)
+        printf("reference:   %s\n", r->references[i]);
+    printf("frameworks:\n");
+    for (size_t i = 0; i < vg_json_len(r->frameworks); i++) {
+        const struct vg_json *ids = vg_json_at(r->frameworks, i);
+        printf("  %-16s", vg_json_key_at(r->frameworks, i));
+        for (size_t j = 0; j < vg_json_len(ids); j++)
+            printf("%s%s", j ? ", " : " ", vg_json_get_str(vg_json_at(ids, j)));
+        printf("\n");
+    }
+}
+
+static int cmd_rules(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "vigil rules: expected 'list', 'show ID' or 'validate [PATH...]'\n");
+        return EXIT_USAGE;
+    }
+    const char *sub = argv[1];
+    struct cli c;
+    int rc = parse_cli(argc - 1, argv + 1, &c);
+    if (rc)
+        return rc;
+    if (strcmp(sub, "validate") == 0) {
+        /* with paths: just those; without: the shipped rules */
+        for (int i = 0; i < c.nrest && c.nrules < MAX_CLI_LIST; i++)
+            c.rules[c.nrules++] = c.rest[i];
+        struct vg_ruleset *rs = load_rules(NULL, &c, c.nrest == 0);
+        if (!rs)
+            return EXIT_USAGE;
+        printf("%zu rules valid\n", vg_ruleset_count(rs));
+        vg_ruleset_destroy(rs);
+        return 0;
+    }
+    if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0) {
+        fprintf(stderr, "vigil rules: unknown subcommand '%s'\n", sub);
+        return EXIT_USAGE;
+    }
+    struct vg_config *cfg = load_config(c.config);
+    if (!cfg)
+        return EXIT_USAGE;
+    struct vg_ruleset *rs = load_rules(cfg, &c, true);
+    vg_config_destroy(cfg);
+    if (!rs)
+        return EXIT_USAGE;
+    if (strcmp(sub, "list") == 0) {
+        printf("%-44s %-9s %-18s %s\n", "ID", "SEVERITY", "RESOURCE", "NAME");
+        for (size_t i = 0; i < vg_ruleset_count(rs); i++) {
+            const struct vg_rule *r = vg_ruleset_at(rs, i);
+            printf("%-44s %-9s %-18s %s\n", r->id, vg_severity_name(r->severity), r->resource,
+                   r->name);
+        }
+    } else {
+        if (c.nrest != 1) {
+            fprintf(stderr, "vigil rules show: expected one rule id\n");
+            rc = EXIT_USAGE;
+        } else {
+            const struct vg_rule *r = vg_ruleset_find(rs, c.rest[0]);
+            if (!r) {
+                fprintf(stderr, "vigil rules show: no rule '%s'\n", c.rest[0]);
+                rc = EXIT_USAGE;
+            } else {
+                print_rule(r);
+            }
+        }
+    }
+    vg_ruleset_destroy(rs);
+    return rc;
+}
+
+/* ---- version ------------------------------------------------------------- */
+
+static int cmd_version(void)
+{
+    int y = yajl_version();
+    printf("vigil %s (commit %s)\n", VG_VERSION, VG_COMMIT);
+    printf("  OpenSSL %s\n", OpenSSL_version(OPENSSL_VERSION_STRING));
+    printf("  yajl %d.%d.%d\n", y / 10000, (y / 100) % 100, y % 100);
+    printf("  libyaml %s\n", yaml_get_version_string());
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "scan") == 0)
+        return cmd_scan(argc - 1, argv + 1);
+    if (strcmp(cmd, "config") == 0)
+        return cmd_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "rules") == 0)
+        return cmd_rules(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+        return cmd_version();
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "vigil: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

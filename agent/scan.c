@@ -1,0 +1,166 @@
+#include "scan.h"
+#include "log.h"
+#include "timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int framework_index(const char *id)
+{
+    for (size_t i = 0; i < vg_frameworks_count; i++)
+        if (strcmp(vg_frameworks[i], id) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void count_finding(struct vg_scan_result *res, const struct vg_rule *r, enum vg_eval e)
+{
+    struct vg_scan_stats *s = &res->stats;
+    s->by_eval[e]++;
+    s->by_severity[r->severity][e]++;
+    if (e == VG_EVAL_FAILED) {
+        if ((int)r->severity > res->worst_failed)
+            res->worst_failed = (int)r->severity;
+    }
+    for (size_t i = 0; i < vg_json_len(r->frameworks); i++) {
+        int k = framework_index(vg_json_key_at(r->frameworks, i));
+        if (k >= 0 && k < 16)
+            s->by_framework[k][e]++;
+    }
+}
+
+static enum vg_err emit(const struct vg_scan_opts *o, struct vg_json *doc, struct vg_buf *line,
+                        char *errbuf, size_t errlen)
+{
+    if (!doc) {
+        snprintf(errbuf, errlen, "out of memory while encoding an event");
+        return VG_ERR_NOMEM;
+    }
+    vg_buf_reset(line);
+    enum vg_err err = vg_ecs_encode(doc, line);
+    vg_json_free(doc);
+    if (err) {
+        snprintf(errbuf, errlen, "cannot encode an event: %s", vg_strerror(err));
+        return err;
+    }
+    for (size_t i = 0; i < o->noutputs; i++) {
+        err = vg_output_write(&o->outputs[i], line->data, line->len, errbuf, errlen);
+        if (err)
+            return err;
+    }
+    return VG_OK;
+}
+
+enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res, char *errbuf,
+                        size_t errlen)
+{
+    memset(res, 0, sizeof(*res));
+    res->worst_failed = -1;
+    res->started_ms = vg_time_now_ms();
+    int64_t t0 = vg_time_mono_ms();
+    enum vg_err err = vg_uuid_v4(res->scan_id);
+    if (err) {
+        snprintf(errbuf, errlen, "cannot make a scan id: no random source");
+        return err;
+    }
+
+    const struct vg_provider_type *prov = vg_provider_find(o->params.provider);
+    if (!prov) {
+        snprintf(errbuf, errlen, "unknown provider '%s'", o->params.provider);
+        return VG_ERR_INVALID;
+    }
+
+    struct vg_resource_list resources;
+    vg_resource_list_init(&resources);
+    struct vg_target_info info;
+    memset(&info, 0, sizeof(info));
+    res->stats.errors = vg_json_array();
+    if (!res->stats.errors) {
+        snprintf(errbuf, errlen, "out of memory");
+        return VG_ERR_NOMEM;
+    }
+    err = prov->collect(&o->params, &resources, &info, res->stats.errors, errbuf, errlen);
+    if (err) {
+        vg_resource_list_free(&resources);
+        vg_target_info_clear(&info);
+        return err;
+    }
+    snprintf(res->target, sizeof(res->target), "%s", info.host_name ? info.host_name : "?");
+    for (size_t i = 0; i < vg_json_len(res->stats.errors); i++)
+        vg_log(VG_LOG_WARN, "scan", "%s", vg_json_get_str(vg_json_at(res->stats.errors, i)));
+
+    struct vg_scan_meta meta = {
+        .started_ms = res->started_ms,
+        .agent_name = o->agent_name ? o->agent_name : info.host_name,
+        .agent_id = o->agent_id,
+        .namespace = o->namespace,
+        .provider = prov->name,
+        .target = &info,
+    };
+    memcpy(meta.scan_id, res->scan_id, sizeof(meta.scan_id));
+
+    struct vg_buf line;
+    vg_buf_init(&line, VG_MAX_EVENT);
+    res->stats.rules = vg_ruleset_count(o->rules);
+    res->stats.resources = resources.n;
+
+    for (size_t i = 0; !err && i < resources.n; i++) {
+        const struct vg_resource *rsc = resources.items[i];
+        for (size_t j = 0; !err && j < vg_ruleset_count(o->rules); j++) {
+            const struct vg_rule *rule = vg_ruleset_at(o->rules, j);
+            if (strcmp(rule->resource, rsc->type) != 0)
+                continue;
+            struct vg_eval_result er;
+            memset(&er, 0, sizeof(er));
+            err = vg_rule_eval(rule, rsc, &er);
+            if (err) {
+                snprintf(errbuf, errlen, "out of memory evaluating %s", rule->id);
+                break;
+            }
+            count_finding(res, rule, er.evaluation);
+            vg_log(VG_LOG_DEBUG, "rules", "%s on %s: %s %s", rule->id, rsc->id,
+                   vg_eval_name(er.evaluation), er.reason);
+            struct vg_finding f = { .rule = rule, .resource = rsc, .result = &er };
+            err = emit(o, vg_ecs_finding_doc(&meta, &f, vg_time_now_ms()), &line, errbuf,
+                       errlen);
+            vg_eval_result_clear(&er);
+        }
+    }
+
+    if (!err) {
+        res->stats.ended_ms = res->started_ms + (vg_time_mono_ms() - t0);
+        err = emit(o, vg_ecs_summary_doc(&meta, &res->stats), &line, errbuf, errlen);
+    }
+    for (size_t i = 0; !err && i < o->noutputs; i++)
+        err = vg_output_flush(&o->outputs[i], errbuf, errlen);
+
+    vg_buf_free(&line);
+    vg_resource_list_free(&resources);
+    vg_target_info_clear(&info);
+    if (err && err != VG_ERR_NOMEM && err != VG_ERR_LIMIT)
+        err = VG_ERR_IO;   /* an output failed: a runtime failure */
+    return err;
+}
+
+void vg_scan_result_clear(struct vg_scan_result *res)
+{
+    vg_json_free(res->stats.errors);
+    res->stats.errors = NULL;
+}
+
+void vg_scan_print_summary(const struct vg_scan_result *res, FILE *f)
+{
+    const struct vg_scan_stats *s = &res->stats;
+    double secs = (double)(s->ended_ms - res->started_ms) / 1000.0;
+    fprintf(f, "vigil: scanned %s in %.2f s: %zu rules, %zu resources, %zu findings\n",
+            res->target, secs, s->rules, s->resources, s->by_eval[0] + s->by_eval[1] + s->by_eval[2]);
+    fprintf(f, "  passed %zu   failed %zu   unknown %zu\n", s->by_eval[0], s->by_eval[1],
+            s->by_eval[2]);
+    fprintf(f, "  %-10s %8s %8s %8s\n", "severity", "passed", "failed", "unknown");
+    for (int i = VG_SEV_CRITICAL; i >= VG_SEV_LOW; i--)
+        fprintf(f, "  %-10s %8zu %8zu %8zu\n", vg_severity_name((enum vg_severity)i),
+                s->by_severity[i][0], s->by_severity[i][1], s->by_severity[i][2]);
+    size_t nerr = vg_json_len(s->errors);
+    if (nerr)
+        fprintf(f, "  %zu collection errors (see the log and the scan summary event)\n", nerr);
+}

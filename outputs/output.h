@@ -1,0 +1,41 @@
+/*
+ * Outputs: where encoded events go. Each is a table of functions
+ * registered once in outputs/output.c. This issue has stdout and file
+ * (NDJSON, one event per line, appended).
+ */
+#ifndef VG_OUTPUT_H
+#define VG_OUTPUT_H
+
+#include "../agent/err.h"
+
+#include <stddef.h>
+
+struct vg_output_type {
+    const char *name;
+    /* Opens an instance; arg is the part of the spec after "name:" (NULL
+     * when none). Returns the instance context in *ctx, or an error with a
+     * sentence in errbuf. */
+    enum vg_err (*open)(const char *arg, void **ctx, char *errbuf, size_t errlen);
+    /* Writes one event line (without its newline). */
+    enum vg_err (*write)(void *ctx, const char *line, size_t len, char *errbuf, size_t errlen);
+    /* Makes everything written so far durable or delivered. */
+    enum vg_err (*flush)(void *ctx, char *errbuf, size_t errlen);
+    void (*close)(void *ctx);
+};
+
+struct vg_output {
+    const struct vg_output_type *type;
+    void *ctx;
+};
+
+/* Opens the output a spec names: "stdout" or "file:PATH". */
+enum vg_err vg_output_open(const char *spec, struct vg_output *out, char *errbuf, size_t errlen);
+enum vg_err vg_output_write(struct vg_output *o, const char *line, size_t len, char *errbuf,
+                            size_t errlen);
+enum vg_err vg_output_flush(struct vg_output *o, char *errbuf, size_t errlen);
+void vg_output_close(struct vg_output *o);
+
+extern const struct vg_output_type vg_output_stdout;
+extern const struct vg_output_type vg_output_file;
+
+#endif

@@ -1,0 +1,186 @@
+/* The ECS encoder: the document of a finding and of a scan summary. */
+#include "vgtest.h"
+
+#include "agent/json.h"
+#include "checks/rule.h"
+#include "outputs/ecs.h"
+
+static const char *RULES =
+    "- id: host.sshd.permit_root_login\n"
+    "  name: SSH root login is disabled\n"
+    "  resource: host.sshd\n"
+    "  severity: high\n"
+    "  section: SSH Server\n"
+    "  description: d\n"
+    "  rationale: r\n"
+    "  remediation: m\n"
+    "  references: [https://a.example/1, https://a.example/2]\n"
+    "  frameworks:\n"
+    "    cis_debian_12: [\"5.1.20\"]\n"
+    "    soc2: [CC6.1]\n"
+    "    nist_csf_2.0: [PR.AA-05]\n"
+    "  check: {path: PermitRootLogin, eq: \"no\"}\n";
+
+static const char *str_at(const struct vg_json *doc, const char *a, const char *b, const char *c)
+{
+    const struct vg_json *v = vg_json_get(doc, a);
+    if (b)
+        v = vg_json_get(v, b);
+    if (c)
+        v = vg_json_get(v, c);
+    return vg_json_get_str(v);
+}
+
+static int64_t int_at(const struct vg_json *doc, const char *a, const char *b)
+{
+    return vg_json_get_int(vg_json_get(vg_json_get(doc, a), b));
+}
+
+static struct vg_target_info target = {
+    .host_name = "web-01", .host_id = "abc123", .os_family = "debian",
+    .os_name = "Debian GNU/Linux", .os_version = "12", .os_platform = "debian",
+};
+
+static void make_meta(struct vg_scan_meta *m)
+{
+    memset(m, 0, sizeof(*m));
+    strcpy(m->scan_id, "6f1c1a52-2c4e-4c35-9d7a-0d7c9e2b6b11");
+    m->started_ms = 1795687205123LL;
+    m->agent_name = "scanner-01";
+    m->agent_id = "0b7e8c1c-58e6-4b0e-9f55-0b0f43d1f3a7";
+    m->namespace = "default";
+    m->provider = "host";
+    m->target = &target;
+}
+
+VG_TEST(event_id_is_deterministic)
+{
+    char a[VG_EVENT_ID_LEN], b[VG_EVENT_ID_LEN], c[VG_EVENT_ID_LEN], d[VG_EVENT_ID_LEN];
+    vg_ecs_event_id("r", "res", "scan", a);
+    vg_ecs_event_id("r", "res", "scan", b);
+    vg_ecs_event_id("r", "res", "scan2", c);
+    vg_ecs_event_id("rr", "es", "scan", d);
+    CHECK_EQ_STR(a, b);
+    CHECK(strcmp(a, c) != 0);
+    CHECK(strcmp(a, d) != 0);   /* separators keep fields apart */
+    CHECK_EQ_INT(strlen(a), 32);
+    /* first 16 bytes of SHA-256("r\0res\0scan") */
+    CHECK_EQ_STR(a, "5afedfa16050cc2ef4eb38af2c49f358");
+}
+
+VG_TEST(finding_document)
+{
+    char err[512];
+    struct vg_ruleset *rs = vg_ruleset_new();
+    CHECK_EQ_INT(vg_ruleset_load_string(rs, "t.yml", RULES, strlen(RULES), err, sizeof(err)),
+                 VG_OK);
+    const struct vg_rule *rule = vg_ruleset_find(rs, "host.sshd.permit_root_login");
+    CHECK(rule != NULL);
+    if (!rule) {
+        fprintf(stderr, "%s\n", err);
+        vg_ruleset_destroy(rs);
+        return;
+    }
+    struct vg_resource *res = vg_resource_new("host.sshd", "host://web-01/sshd", "sshd",
+                                              "configuration", "linux-sshd");
+    vg_json_set_str(res->doc, "PermitRootLogin", "yes");
+    vg_json_set_str(res->doc, "Secretish", "never read");
+    vg_resource_set_source(res, "PermitRootLogin", "/etc/ssh/sshd_config:3");
+    struct vg_eval_result er;
+    memset(&er, 0, sizeof(er));
+    CHECK_EQ_INT(vg_rule_eval(rule, res, &er), VG_OK);
+    CHECK_EQ_INT(er.evaluation, VG_EVAL_FAILED);
+
+    struct vg_scan_meta m;
+    make_meta(&m);
+    struct vg_finding f = { .rule = rule, .resource = res, .result = &er };
+    struct vg_json *doc = vg_ecs_finding_doc(&m, &f, 1795687206000LL);
+    CHECK(doc != NULL);
+
+    CHECK_EQ_STR(str_at(doc, "@timestamp", NULL, NULL), "2026-11-26T10:00:06.000Z");
+    CHECK_EQ_STR(str_at(doc, "event", "kind", NULL), "state");
+    CHECK_EQ_STR(str_at(doc, "event", "outcome", NULL), "failure");
+    CHECK_EQ_STR(str_at(doc, "event", "dataset", NULL), "vigil.findings");
+    CHECK_EQ_INT(int_at(doc, "event", "severity"), 73);
+    CHECK_EQ_INT(int_at(doc, "event", "sequence"), 1795687205);
+    char id[VG_EVENT_ID_LEN];
+    vg_ecs_event_id(rule->id, res->id, m.scan_id, id);
+    CHECK_EQ_STR(str_at(doc, "event", "id", NULL), id);
+    CHECK_EQ_STR(str_at(doc, "data_stream", "dataset", NULL), "vigil.findings");
+    CHECK_EQ_STR(str_at(doc, "data_stream", "namespace", NULL), "default");
+    CHECK_EQ_STR(str_at(doc, "agent", "name", NULL), "scanner-01");
+    CHECK_EQ_STR(str_at(doc, "rule", "uuid", NULL), rule->uuid);
+    CHECK_EQ_STR(str_at(doc, "rule", "reference", NULL), "https://a.example/1");
+    CHECK_EQ_STR(str_at(doc, "rule", "references", NULL),
+                 "https://a.example/1\nhttps://a.example/2");
+    CHECK_EQ_STR(str_at(doc, "rule", "benchmark", "id"), "cis_debian_12");
+    CHECK_EQ_STR(str_at(doc, "rule", "benchmark", "rule_number"), "5.1.20");
+    CHECK_EQ_STR(str_at(doc, "result", "evaluation", NULL), "failed");
+    CHECK_CONTAINS(str_at(doc, "result", "reason", NULL), "/etc/ssh/sshd_config:3");
+    /* evidence holds what the rule read, nothing else */
+    const struct vg_json *evid = vg_json_get(vg_json_get(doc, "result"), "evidence");
+    CHECK_EQ_STR(vg_json_get_str(vg_json_get(evid, "PermitRootLogin")), "yes");
+    CHECK(vg_json_get(evid, "Secretish") == NULL);
+    CHECK_EQ_STR(str_at(doc, "resource", "id", NULL), "host://web-01/sshd");
+    CHECK_EQ_STR(str_at(doc, "resource", "sub_type", NULL), "linux-sshd");
+    CHECK_EQ_STR(str_at(doc, "host", "name", NULL), "web-01");
+    CHECK_EQ_STR(str_at(doc, "host", "os", "family"), "debian");
+    CHECK(vg_json_get(doc, "cloud") == NULL);
+    CHECK_EQ_STR(str_at(doc, "ecs", "version", NULL), "8.17.0");
+    CHECK_EQ_STR(str_at(doc, "vigil", "severity", NULL), "high");
+    CHECK_EQ_STR(str_at(doc, "vigil", "scan", "id"), m.scan_id);
+    CHECK_EQ_STR(str_at(doc, "vigil", "scan", "started"), "2026-11-26T10:00:05.123Z");
+    const struct vg_json *comp = vg_json_get(vg_json_get(doc, "vigil"), "compliance");
+    CHECK_EQ_STR(vg_json_get_str(vg_json_at(vg_json_get(comp, "nist_csf_2.0"), 0)), "PR.AA-05");
+    CHECK(vg_json_get(vg_json_get(doc, "vigil"), "muted") != NULL);
+    CHECK_CONTAINS(str_at(doc, "message", NULL, NULL),
+                   "SSH root login is disabled: failed for host://web-01/sshd");
+
+    /* one line of JSON */
+    struct vg_buf b;
+    vg_buf_init(&b, 1 << 20);
+    CHECK_EQ_INT(vg_ecs_encode(doc, &b), VG_OK);
+    CHECK(strchr(vg_buf_str(&b), '\n') == NULL);
+    vg_buf_free(&b);
+
+    vg_json_free(doc);
+    vg_eval_result_clear(&er);
+    vg_resource_destroy(res);
+    vg_ruleset_destroy(rs);
+}
+
+VG_TEST(summary_document)
+{
+    struct vg_scan_meta m;
+    make_meta(&m);
+    struct vg_scan_stats s;
+    memset(&s, 0, sizeof(s));
+    s.ended_ms = m.started_ms + 1500;
+    s.rules = 10;
+    s.resources = 4;
+    s.by_eval[0] = 5;
+    s.by_eval[1] = 3;
+    s.by_eval[2] = 1;
+    s.by_severity[VG_SEV_CRITICAL][1] = 1;
+    s.by_severity[VG_SEV_HIGH][1] = 2;
+    s.by_framework[2][1] = 3;   /* soc2 */
+    s.errors = vg_json_array();
+    vg_json_push(s.errors, vg_json_str("cannot read /etc/x"));
+    struct vg_json *doc = vg_ecs_summary_doc(&m, &s);
+    CHECK(doc != NULL);
+    CHECK_EQ_STR(str_at(doc, "event", "kind", NULL), "event");
+    CHECK_EQ_STR(str_at(doc, "event", "dataset", NULL), "vigil.scan");
+    CHECK_EQ_STR(str_at(doc, "data_stream", "dataset", NULL), "vigil.scan");
+    CHECK_EQ_STR(str_at(doc, "event", "outcome", NULL), "failure");
+    CHECK_EQ_INT(int_at(doc, "event", "duration"), 1500000000LL);
+    const struct vg_json *scan = vg_json_get(vg_json_get(doc, "vigil"), "scan");
+    CHECK_EQ_INT(vg_json_get_int(vg_json_get(vg_json_get(scan, "findings"), "total")), 9);
+    CHECK_EQ_INT(vg_json_get_int(vg_json_get(vg_json_get(scan, "failed_by_severity"), "critical")), 1);
+    CHECK_EQ_INT(vg_json_get_int(vg_json_get(vg_json_get(vg_json_get(scan, "frameworks"), "soc2"), "failed")), 3);
+    CHECK_EQ_INT(vg_json_len(vg_json_get(scan, "errors")), 1);
+    CHECK_CONTAINS(str_at(doc, "message", NULL, NULL), "5 passed, 3 failed, 1 unknown");
+    vg_json_free(doc);
+    vg_json_free(s.errors);
+}
+
+VG_TEST_MAIN()
