@@ -152,7 +152,7 @@ void vg_scan_print_summary(const struct vg_scan_result *res, FILE *f)
 {
     const struct vg_scan_stats *s = &res->stats;
     double secs = (double)(s->ended_ms - res->started_ms) / 1000.0;
-    fprintf(f, "vigil: scanned %s in %.2f s: %zu rules, %zu resources, %zu findings\n",
+    fprintf(f, "vigil: scanned %s in %.3f s: %zu rules, %zu resources, %zu findings\n",
             res->target, secs, s->rules, s->resources, s->by_eval[0] + s->by_eval[1] + s->by_eval[2]);
     fprintf(f, "  passed %zu   failed %zu   unknown %zu\n", s->by_eval[0], s->by_eval[1],
             s->by_eval[2]);
