@@ -156,14 +156,15 @@ static struct vg_config *load_config(const char *path)
     return cfg;
 }
 
-/* The directory of the shipped rules: VIGIL_RULES_DIR; next to an
- * installed binary, PREFIX/share/vigil/rules; from a build tree, the
- * source tree's checks/rules; else the configured install path. */
-static const char *default_rules_dir(char *buf, size_t len)
+/* The directory of shipped data `what` ("rules", "frameworks"): the
+ * environment variable env if set; next to an installed binary,
+ * PREFIX/share/vigil/WHAT; from a build tree, the source tree's
+ * checks/WHAT; else the configured install path. */
+static const char *default_data_dir(const char *what, const char *env, char *buf, size_t len)
 {
-    const char *env = getenv("VIGIL_RULES_DIR");
-    if (env && *env)
-        return env;
+    const char *e = getenv(env);
+    if (e && *e)
+        return e;
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n > 0) {
@@ -172,16 +173,19 @@ static const char *default_rules_dir(char *buf, size_t len)
         if (slash) {
             *slash = '\0';
             struct stat st;
-            snprintf(buf, len, "%s/../share/vigil/rules", exe);
+            snprintf(buf, len, "%s/../share/vigil/%s", exe, what);
             if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
                 return buf;
             char cache[PATH_MAX + 32];
             snprintf(cache, sizeof(cache), "%s/CMakeCache.txt", exe);
-            if (stat(cache, &st) == 0)
-                return VG_SOURCE_RULES_DIR;
+            if (stat(cache, &st) == 0) {
+                snprintf(buf, len, "%s/%s", VG_SOURCE_DATA_DIR, what);
+                return buf;
+            }
         }
     }
-    return VG_INSTALL_RULES_DIR;
+    snprintf(buf, len, "%s/%s", VG_INSTALL_DATA_DIR, what);
+    return buf;
 }
 
 /* Loads the shipped rules, the configured paths and the --rules paths. */
@@ -198,7 +202,7 @@ static struct vg_ruleset *load_rules(const struct vg_config *cfg, const struct c
     const char *paths[2 * MAX_CLI_LIST + 64];
     size_t n = 0;
     if (with_default)
-        paths[n++] = default_rules_dir(dirbuf, sizeof(dirbuf));
+        paths[n++] = default_data_dir("rules", "VIGIL_RULES_DIR", dirbuf, sizeof(dirbuf));
     for (size_t i = 0; cfg && i < cfg->rules.npaths && n < 2 * MAX_CLI_LIST; i++)
         paths[n++] = cfg->rules.paths[i];
     for (size_t i = 0; i < c->nrules; i++)

@@ -26,6 +26,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The storage of a string map (kafka properties, exception tags): pairs
+ * in the file's order. */
+struct vg_config_map {
+    char **keys;      /* owned */
+    char **values;    /* owned */
+    size_t n;
+};
+
+/* One entry of the mutelist. Every list given must match (AND within an
+ * entry); entries are alternatives (OR across entries). Globs as fnmatch(3)
+ * without flags. */
+struct vg_config_exception {
+    char **rules;          /* rule id globs */
+    size_t nrules;
+    char **resources;      /* resource.id globs */
+    size_t nresources;
+    char **accounts;       /* cloud.account.id globs */
+    size_t naccounts;
+    char **regions;        /* cloud.region / resource.region globs */
+    size_t nregions;
+    char **hosts;          /* host.name globs */
+    size_t nhosts;
+    struct vg_config_map tags;   /* resource tags that must all be equal */
+    char *reason;          /* required */
+    char *owner;           /* required */
+    char *expires;         /* required: YYYY-MM-DD or RFC 3339; the exception
+                            * mutes until the end of that day (UTC) */
+};
+
 struct vg_config_scan {
     char *provider;        /* "host" */
     char *root;            /* host: root directory, default "/" */
@@ -47,10 +76,47 @@ struct vg_config {
         struct vg_json *params;  /* rules.params: an object, never NULL after
                                   * a load; values typed as YAML 1.2 core */
     } rules;
+    struct vg_config_exception *exceptions;
+    size_t nexceptions;
+    struct {
+        char *type;            /* "disk" (default) or "memory" */
+        char *path;            /* NULL: STATE_DIR/spool */
+        int64_t max_bytes;     /* default 1GiB */
+        int64_t segment_bytes; /* default 64MiB */
+        char *when_full;       /* "block" (default) or "drop_oldest" */
+        char *fsync;           /* "batch" (default) or "never" */
+    } spool;
     struct {
         bool stdout_enabled;   /* outputs.stdout present, or no output configured */
         char *file_path;       /* outputs.file.path, or NULL */
         char *namespace;       /* data_stream.namespace, default "default" */
+        struct {
+            bool enabled;          /* outputs.elasticsearch present */
+            char **hosts;          /* URLs: https://es1:9200 */
+            size_t nhosts;
+            char *cloud_id;        /* Elastic Cloud id, instead of hosts */
+            char *username;
+            char *password;        /* secret */
+            char *api_key;         /* secret: "id:key" or its base64 */
+            char *bearer_token;    /* secret */
+            char *ssl_ca;          /* CA file */
+            char *ssl_certificate; /* client certificate (PEM) */
+            char *ssl_key;         /* client key (PEM) */
+            char *ssl_key_passphrase;  /* secret */
+            char *ssl_ca_sha256;   /* pinned SHA-256 fingerprint (hex) of a
+                                    * certificate in the server's chain */
+            bool ssl_verify;       /* default true */
+            char *proxy_url;
+            int64_t bulk_max_events;   /* default 1600 */
+            int64_t bulk_max_bytes;    /* default 5MiB */
+            int64_t flush_interval_s;  /* default 1s */
+            int64_t max_in_flight;     /* bulk requests at once, default 2 */
+            int64_t compression_level; /* gzip 0..9, 0 = off; default 1 */
+            int64_t timeout_s;         /* per request, default 90s */
+            int64_t backoff_init_s;    /* default 1s */
+            int64_t backoff_max_s;     /* default 60s */
+            char *dead_letter_path;    /* NULL: STATE_DIR/dead-letter.ndjson */
+        } es;
     } outputs;
 };
 

@@ -3,9 +3,9 @@
  * printer (`vigil config check`) and the reference in the README are all
  * generated from these tables (see config/schema.h for the entry type).
  *
- * Keys that later issues add (exceptions, spool, outputs.elasticsearch,
- * outputs.kafka, the aws provider's keys) are deliberately absent: until
- * they are declared here they are "unknown key" errors.
+ * Keys that later issues add (outputs.kafka, the aws provider's keys) are
+ * deliberately absent: until they are declared here they are "unknown key"
+ * errors.
  */
 #include "config.h"
 #include "schema.h"
@@ -55,6 +55,133 @@ static const struct vg_config_key rules_keys[] = {
     { .key = NULL },
 };
 
+#define EXC(field) offsetof(struct vg_config_exception, field)
+
+static const struct vg_config_key exception_keys[] = {
+    { .key = "rules", .type = VG_CFG_LIST, .offset = EXC(rules), .count_offset = EXC(nrules),
+      .def_doc = "any rule", .help = "Rule ids (globs: `aws.s3.*`) the exception applies to." },
+    { .key = "resources", .type = VG_CFG_LIST, .offset = EXC(resources),
+      .count_offset = EXC(nresources), .def_doc = "any resource",
+      .help = "Resource ids (globs: `arn:aws:s3:::public-*`)." },
+    { .key = "accounts", .type = VG_CFG_LIST, .offset = EXC(accounts),
+      .count_offset = EXC(naccounts), .def_doc = "any account",
+      .help = "Cloud account ids (globs)." },
+    { .key = "regions", .type = VG_CFG_LIST, .offset = EXC(regions),
+      .count_offset = EXC(nregions), .def_doc = "any region", .help = "Cloud regions (globs)." },
+    { .key = "hosts", .type = VG_CFG_LIST, .offset = EXC(hosts), .count_offset = EXC(nhosts),
+      .def_doc = "any host", .help = "Host names (globs)." },
+    { .key = "tags", .type = VG_CFG_STRMAP, .offset = EXC(tags), .def_doc = "none",
+      .help = "Resource tags that must all be present with these values." },
+    { .key = "reason", .type = VG_CFG_STRING, .required = true, .offset = EXC(reason),
+      .help = "Why the finding is accepted; shipped as `vigil.mute_reason`." },
+    { .key = "owner", .type = VG_CFG_STRING, .required = true, .offset = EXC(owner),
+      .help = "Who accepted it (a person or team)." },
+    { .key = "expires", .type = VG_CFG_STRING, .required = true, .offset = EXC(expires),
+      .pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9:.]+([Zz]|[+-][0-9]{2}:[0-9]{2}))?$",
+      .pattern_doc = "a date (YYYY-MM-DD) or an RFC 3339 time",
+      .help = "The last day it mutes (UTC); after it, the finding counts again and a "
+              "warning says so." },
+    { .key = NULL },
+};
+
+static const char *const spool_types[] = { "disk", "memory", NULL };
+static const char *const when_full_words[] = { "block", "drop_oldest", NULL };
+static const char *const fsync_words[] = { "batch", "never", NULL };
+
+static const struct vg_config_key spool_keys[] = {
+    { .key = "type", .type = VG_CFG_ENUM, .def = "disk", .words = spool_types,
+      .offset = CFG(spool.type),
+      .help = "`disk`: findings survive a crash; `memory`: no disk, lost on a crash." },
+    { .key = "path", .type = VG_CFG_STRING, .def_doc = "`<state_dir>/spool`",
+      .offset = CFG(spool.path), .pattern = "^/", .pattern_doc = "an absolute path",
+      .help = "Directory of the spool's segment files and cursors." },
+    { .key = "max_bytes", .type = VG_CFG_SIZE, .def = "1GiB", .bounded = true,
+      .min = 1 << 20, .max = (int64_t)1 << 40, .offset = CFG(spool.max_bytes),
+      .help = "Bound on the spool's size on disk (or in memory)." },
+    { .key = "segment_bytes", .type = VG_CFG_SIZE, .def = "64MiB", .bounded = true,
+      .min = 64 << 10, .max = (int64_t)1 << 32, .offset = CFG(spool.segment_bytes),
+      .help = "Size at which a segment file is closed and a new one started." },
+    { .key = "when_full", .type = VG_CFG_ENUM, .def = "block", .words = when_full_words,
+      .offset = CFG(spool.when_full),
+      .help = "`block`: scans wait for the outputs; `drop_oldest`: the oldest undelivered "
+              "findings are dropped (counted and logged)." },
+    { .key = "fsync", .type = VG_CFG_ENUM, .def = "batch", .words = fsync_words,
+      .offset = CFG(spool.fsync),
+      .help = "`batch`: every appended batch is on disk before it counts as accepted; "
+              "`never`: leave it to the kernel." },
+    { .key = NULL },
+};
+
+static const struct vg_config_key es_ssl_keys[] = {
+    { .key = "verify", .type = VG_CFG_BOOL, .def = "true",
+      .offset = CFG(outputs.es.ssl_verify),
+      .help = "Verify the server's certificate and name. Turn off only for tests." },
+    { .key = "ca", .type = VG_CFG_STRING, .offset = CFG(outputs.es.ssl_ca),
+      .help = "CA certificates file (PEM) to verify the server with." },
+    { .key = "ca_sha256", .type = VG_CFG_STRING, .offset = CFG(outputs.es.ssl_ca_sha256),
+      .pattern = "^[0-9a-fA-F:]{64,95}$", .pattern_doc = "a hex SHA-256 fingerprint",
+      .help = "Pin: the SHA-256 fingerprint of a certificate in the server's chain." },
+    { .key = "certificate", .type = VG_CFG_STRING,
+      .offset = CFG(outputs.es.ssl_certificate),
+      .help = "Client certificate (PEM), for certificate authentication." },
+    { .key = "key", .type = VG_CFG_STRING, .offset = CFG(outputs.es.ssl_key),
+      .help = "Client private key (PEM)." },
+    { .key = "key_passphrase", .type = VG_CFG_STRING, .secret = true,
+      .offset = CFG(outputs.es.ssl_key_passphrase), .help = "Passphrase of the client key." },
+    { .key = NULL },
+};
+
+static const struct vg_config_key es_keys[] = {
+    { .key = "hosts", .type = VG_CFG_LIST, .offset = CFG(outputs.es.hosts),
+      .count_offset = CFG(outputs.es.nhosts), .def_doc = "none (or `cloud_id`)",
+      .help = "Elasticsearch URLs (`https://es1:9200`), used round-robin with failover." },
+    { .key = "cloud_id", .type = VG_CFG_STRING, .offset = CFG(outputs.es.cloud_id),
+      .help = "Elastic Cloud deployment id, instead of `hosts`." },
+    { .key = "username", .type = VG_CFG_STRING, .offset = CFG(outputs.es.username),
+      .help = "Basic authentication user." },
+    { .key = "password", .type = VG_CFG_STRING, .secret = true,
+      .offset = CFG(outputs.es.password), .help = "Basic authentication password." },
+    { .key = "api_key", .type = VG_CFG_STRING, .secret = true,
+      .offset = CFG(outputs.es.api_key),
+      .help = "API key, as `id:api_key` or its base64 encoding." },
+    { .key = "bearer_token", .type = VG_CFG_STRING, .secret = true,
+      .offset = CFG(outputs.es.bearer_token), .help = "Bearer token (service account)." },
+    { .key = "ssl", .type = VG_CFG_SECTION, .sub = es_ssl_keys,
+      .help = "TLS settings." },
+    { .key = "proxy_url", .type = VG_CFG_STRING, .offset = CFG(outputs.es.proxy_url),
+      .help = "HTTP proxy (`http://proxy:3128`)." },
+    { .key = "bulk_max_events", .type = VG_CFG_INT, .def = "1600", .bounded = true,
+      .min = 1, .max = 100000, .offset = CFG(outputs.es.bulk_max_events),
+      .help = "Events in one bulk request at most." },
+    { .key = "bulk_max_bytes", .type = VG_CFG_SIZE, .def = "5MiB", .bounded = true,
+      .min = 1 << 10, .max = 100 << 20, .offset = CFG(outputs.es.bulk_max_bytes),
+      .help = "Uncompressed bytes in one bulk request at most." },
+    { .key = "flush_interval", .type = VG_CFG_DURATION, .def = "1s", .bounded = true,
+      .min = 0, .max = 3600, .offset = CFG(outputs.es.flush_interval_s),
+      .help = "A partial bulk request is sent after this long." },
+    { .key = "max_in_flight", .type = VG_CFG_INT, .def = "2", .bounded = true, .min = 1,
+      .max = 64, .offset = CFG(outputs.es.max_in_flight),
+      .help = "Bulk requests under way at once." },
+    { .key = "compression_level", .type = VG_CFG_INT, .def = "1", .bounded = true, .min = 0,
+      .max = 9, .offset = CFG(outputs.es.compression_level),
+      .help = "gzip level of request bodies; 0 sends them uncompressed." },
+    { .key = "timeout", .type = VG_CFG_DURATION, .def = "90s", .bounded = true, .min = 1,
+      .max = 3600, .offset = CFG(outputs.es.timeout_s),
+      .help = "Time one bulk request may take." },
+    { .key = "backoff_init", .type = VG_CFG_DURATION, .def = "1s", .bounded = true, .min = 0,
+      .max = 3600, .offset = CFG(outputs.es.backoff_init_s),
+      .help = "First wait before a retry (then doubled, with full jitter)." },
+    { .key = "backoff_max", .type = VG_CFG_DURATION, .def = "60s", .bounded = true, .min = 1,
+      .max = 86400, .offset = CFG(outputs.es.backoff_max_s),
+      .help = "Longest wait between retries." },
+    { .key = "dead_letter_path", .type = VG_CFG_STRING,
+      .def_doc = "`<state_dir>/dead-letter.ndjson`", .offset = CFG(outputs.es.dead_letter_path),
+      .pattern = "^/", .pattern_doc = "an absolute path",
+      .help = "Events Elasticsearch rejects for good (4xx other than 409 and 429), one "
+              "line each with the status, error type and reason." },
+    { .key = NULL },
+};
+
 static const struct vg_config_key stdout_keys[] = {
     { .key = NULL },
 };
@@ -73,6 +200,9 @@ static const struct vg_config_key outputs_keys[] = {
               "the default when no output is configured." },
     { .key = "file", .type = VG_CFG_SECTION, .sub = file_keys,
       .help = "Appends findings to a file as NDJSON." },
+    { .key = "elasticsearch", .type = VG_CFG_SECTION, .sub = es_keys, .presence = true,
+      .offset = CFG(outputs.es.enabled),
+      .help = "Ships findings to Elasticsearch's `_bulk` API, through the spool." },
     { .key = "namespace", .type = VG_CFG_STRING, .def = "default",
       .offset = CFG(outputs.namespace), .max_len = 100, .pattern = "^[a-z0-9_]+$",
       .pattern_doc = "made of lowercase letters, digits and underscores",
@@ -90,6 +220,13 @@ const struct vg_config_key vg_config_schema[] = {
       .help = "The targets to scan, each on its own schedule." },
     { .key = "rules", .type = VG_CFG_SECTION, .sub = rules_keys,
       .help = "Where rules come from, and their parameters." },
+    { .key = "exceptions", .type = VG_CFG_SEQUENCE, .sub = exception_keys,
+      .def_doc = "none", .bounded = true, .min = 0, .max = 10000,
+      .offset = CFG(exceptions), .count_offset = CFG(nexceptions),
+      .elem_size = sizeof(struct vg_config_exception),
+      .help = "The mutelist: findings it matches are still shipped, with `vigil.muted: true`." },
+    { .key = "spool", .type = VG_CFG_SECTION, .sub = spool_keys,
+      .help = "The durable queue between scans and the network outputs." },
     { .key = "outputs", .type = VG_CFG_SECTION, .sub = outputs_keys,
       .help = "Where findings are shipped." },
     { .key = NULL },

@@ -66,12 +66,7 @@ enum vg_config_type {
     VG_CFG_SEQUENCE,
 };
 
-/* The storage of a VG_CFG_STRMAP key: pairs in the file's order. */
-struct vg_config_map {
-    char **keys;      /* owned */
-    char **values;    /* owned */
-    size_t n;
-};
+/* struct vg_config_map (the storage of a VG_CFG_STRMAP key) is in config.h. */
 
 struct vg_config_key {
     const char *key;            /* the YAML key; NULL ends the table */

@@ -1012,8 +1012,8 @@ static const char *source_dir(void)
     const char *env = getenv("VG_SOURCE_DIR");
     if (env && *env)
         return env;
-    /* VG_SOURCE_RULES_DIR is SOURCE/checks/rules */
-    snprintf(dir, sizeof(dir), "%s", VG_SOURCE_RULES_DIR);
+    /* VG_SOURCE_DATA_DIR "/rules" is SOURCE/checks/rules */
+    snprintf(dir, sizeof(dir), "%s", VG_SOURCE_DATA_DIR "/rules");
     char *p = strstr(dir, "/checks/rules");
     if (p)
         *p = '\0';
