@@ -50,6 +50,13 @@ static enum vg_err ensure(struct vg_buf *b, size_t extra)
 
 enum vg_err vg_buf_append(struct vg_buf *b, const void *p, size_t n)
 {
+    /* the common case: it fits what is allocated and the bound */
+    if (b->cap && n < b->cap - b->len && b->len + n <= b->max) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return VG_OK;
+    }
     enum vg_err err = ensure(b, n);
     if (err)
         return err;
@@ -72,12 +79,26 @@ enum vg_err vg_buf_appendc(struct vg_buf *b, char c)
 
 enum vg_err vg_buf_printf(struct vg_buf *b, const char *fmt, ...)
 {
+    /* format once into the spare room; only when it does not fit, grow
+     * and format again */
+    if (b->cap - b->len < 128 && b->len < b->max)
+        ensure(b, b->max - b->len < 128 ? b->max - b->len : 128);
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;   /* NUL included */
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        if (b->data)
+            b->data[b->len] = '\0';
         return VG_ERR_INVALID;
+    }
+    if ((size_t)n < room && (size_t)n <= b->max - b->len) {
+        b->len += (size_t)n;
+        return VG_OK;
+    }
+    if (b->data)
+        b->data[b->len] = '\0';   /* undo the partial write */
     enum vg_err err = ensure(b, (size_t)n);
     if (err)
         return err;

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,10 +19,46 @@ const uint8_t vg_uuid_ns_dns[16] = { 0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0
 const uint8_t vg_uuid_ns_vigil[16] = { 0xc8, 0xa7, 0x72, 0xd5, 0x82, 0xcb, 0x56, 0xda,
                                        0xb1, 0x94, 0xbc, 0x14, 0x50, 0xa3, 0xf5, 0xcd };
 
+/* OpenSSL 3 looks an algorithm up on every EVP_sha256() use ("implicit
+ * fetch"), which cost more than the hashing of an event id: fetch once. */
+static EVP_MD *sha256_md, *sha1_md;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_digests(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
+}
+
+static const EVP_MD *md_sha256(void)
+{
+    pthread_once(&fetch_once, fetch_digests);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
+
+static const EVP_MD *md_sha1(void)
+{
+    pthread_once(&fetch_once, fetch_digests);
+    return sha1_md ? sha1_md : EVP_sha1();
+}
+
 void vg_sha256(const void *data, size_t len, uint8_t out[VG_SHA256_LEN])
 {
     unsigned int n = 0;
-    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+    EVP_Digest(data, len, out, &n, md_sha256(), NULL);
+}
+
+enum vg_err vg_sha256_parts(const void *const *parts, const size_t *lens, size_t n,
+                            uint8_t out[VG_SHA256_LEN])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int ok = ctx && EVP_DigestInit_ex(ctx, md_sha256(), NULL);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(ctx, parts[i], lens[i]);
+    ok = ok && EVP_DigestFinal_ex(ctx, out, &len);
+    EVP_MD_CTX_free(ctx);
+    return ok ? VG_OK : VG_ERR_NOMEM;
 }
 
 void vg_hex(const uint8_t *in, size_t n, char *out)
@@ -58,7 +95,7 @@ void vg_uuid_v5(const uint8_t ns[16], const char *name, size_t len, char out[VG_
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
+    EVP_DigestInit_ex(ctx, md_sha1(), NULL);
     EVP_DigestUpdate(ctx, ns, 16);
     EVP_DigestUpdate(ctx, name, len);
     EVP_DigestFinal_ex(ctx, md, &n);

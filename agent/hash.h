@@ -19,6 +19,11 @@ extern const uint8_t vg_uuid_ns_dns[16];
 
 void vg_sha256(const void *data, size_t len, uint8_t out[VG_SHA256_LEN]);
 
+/* SHA-256 of the concatenation of n parts, without copying them. Returns
+ * VG_ERR_NOMEM when OpenSSL cannot allocate its context. */
+enum vg_err vg_sha256_parts(const void *const *parts, const size_t *lens, size_t n,
+                            uint8_t out[VG_SHA256_LEN]);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void vg_hex(const uint8_t *in, size_t n, char *out);
 

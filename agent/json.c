@@ -1,7 +1,6 @@
 #include "json.h"
 #include "limits.h"
 
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
 #include <errno.h>
@@ -660,114 +659,128 @@ bool vg_utf8_valid(const char *str, size_t n)
     return true;
 }
 
-/* Copies s with every byte that does not start a valid sequence replaced by
- * U+FFFD. Caller frees. */
-static char *utf8_sanitize(const char *s, size_t n, size_t *outn)
+/* Appends the JSON string literal of s[0..n): quotes, escapes, and U+FFFD
+ * for every byte that does not start a valid UTF-8 sequence. Runs of plain
+ * characters are copied in one append. */
+enum vg_err vg_json_write_string(struct vg_buf *b, const char *str, size_t n)
 {
-    char *out = malloc(n * 3 + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0, i = 0;
-    while (i < n) {
-        size_t len = 1;
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80)
-            len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        if (len && i + len <= n && vg_utf8_valid(s + i, len)) {
-            memcpy(out + o, s + i, len);
-            o += len;
-            i += len;
-        } else {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3;
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    enum vg_err err = vg_buf_appendc(b, '"');
+    size_t i = 0, run = 0;
+    while (!err && i < n) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
             i++;
+            continue;
         }
-    }
-    out[o] = '\0';
-    *outn = o;
-    return out;
-}
-
-static void gen_print(void *ctx, const char *s, size_t n)
-{
-    struct vg_buf *b = ((void **)ctx)[0];
-    enum vg_err *err = ((void **)ctx)[1];
-    if (!*err)
-        *err = vg_buf_append(b, s, n);
-}
-
-static yajl_gen_status gen_string(yajl_gen g, const char *s, size_t n, bool key)
-{
-    (void)key;
-    if (vg_utf8_valid(s, n))
-        return yajl_gen_string(g, (const unsigned char *)s, n);
-    size_t cn;
-    char *clean = utf8_sanitize(s, n, &cn);
-    if (!clean)
-        return yajl_gen_generation_complete; /* any non-ok status */
-    yajl_gen_status st = yajl_gen_string(g, (const unsigned char *)clean, cn);
-    free(clean);
-    return st;
-}
-
-static yajl_gen_status gen_value(yajl_gen g, const struct vg_json *v)
-{
-    yajl_gen_status st = yajl_gen_status_ok;
-    switch (v->type) {
-    case VG_JSON_NULL: return yajl_gen_null(g);
-    case VG_JSON_BOOL: return yajl_gen_bool(g, v->u.b);
-    case VG_JSON_INT: return yajl_gen_integer(g, (long long)v->u.i);
-    case VG_JSON_DOUBLE:
-        if (!isfinite(v->u.d))
-            return yajl_gen_null(g);
-        {
-            /* shortest text that reads back the same */
-            char tmp[40];
-            for (int prec = 15; prec <= 17; prec++) {
-                snprintf(tmp, sizeof(tmp), "%.*g", prec, v->u.d);
-                if (strtod(tmp, NULL) == v->u.d)
-                    break;
+        size_t len = 1;
+        if (c >= 0x80) {
+            len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+            if (len && i + len <= n && vg_utf8_valid(str + i, len)) {
+                i += len;
+                continue;
             }
-            if (!strpbrk(tmp, ".eE") && strlen(tmp) < sizeof(tmp) - 3)
-                strcat(tmp, ".0");
-            return yajl_gen_number(g, tmp, strlen(tmp));
         }
-    case VG_JSON_STRING: return gen_string(g, v->u.s.p, v->u.s.n, false);
-    case VG_JSON_ARRAY:
-        st = yajl_gen_array_open(g);
-        for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.a.n; i++)
-            st = gen_value(g, v->u.a.items[i]);
-        return st == yajl_gen_status_ok ? yajl_gen_array_close(g) : st;
-    case VG_JSON_OBJECT:
-        st = yajl_gen_map_open(g);
-        for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.o.n; i++) {
-            const char *k = v->u.o.items[i].key;
-            st = gen_string(g, k, strlen(k), true);
-            if (st == yajl_gen_status_ok)
-                st = gen_value(g, v->u.o.items[i].val);
+        /* flush the plain run, then the escape */
+        err = vg_buf_append(b, str + run, i - run);
+        if (err)
+            break;
+        char esc[8];
+        size_t elen = 2;
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            if (c < 0x20) {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+                elen = 6;
+            } else {
+                memcpy(esc, "\xEF\xBF\xBD", 3);   /* invalid UTF-8 byte */
+                elen = 3;
+            }
         }
-        return st == yajl_gen_status_ok ? yajl_gen_map_close(g) : st;
+        err = vg_buf_append(b, esc, elen);
+        i++;
+        run = i;
     }
-    return yajl_gen_invalid_string;
+    if (!err)
+        err = vg_buf_append(b, str + run, i - run);
+    if (!err)
+        err = vg_buf_appendc(b, '"');
+    return err;
+}
+
+static enum vg_err write_value(const struct vg_json *v, struct vg_buf *b, int depth)
+{
+    enum vg_err err = VG_OK;
+    if (depth > VG_MAX_JSON_DEPTH * 2)
+        return VG_ERR_LIMIT;
+    switch (v->type) {
+    case VG_JSON_NULL: return vg_buf_append(b, "null", 4);
+    case VG_JSON_BOOL: return v->u.b ? vg_buf_append(b, "true", 4) : vg_buf_append(b, "false", 5);
+    case VG_JSON_INT: return vg_buf_printf(b, "%lld", (long long)v->u.i);
+    case VG_JSON_DOUBLE: {
+        if (!isfinite(v->u.d))
+            return vg_buf_append(b, "null", 4);
+        /* shortest text that reads back the same */
+        char tmp[40];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(tmp, sizeof(tmp), "%.*g", prec, v->u.d);
+            if (strtod(tmp, NULL) == v->u.d)
+                break;
+        }
+        if (!strpbrk(tmp, ".eEn") && strlen(tmp) < sizeof(tmp) - 3)
+            strcat(tmp, ".0");
+        return vg_buf_appends(b, tmp);
+    }
+    case VG_JSON_STRING: return vg_json_write_string(b, v->u.s.p, v->u.s.n);
+    case VG_JSON_ARRAY:
+        err = vg_buf_appendc(b, '[');
+        for (size_t i = 0; !err && i < v->u.a.n; i++) {
+            if (i)
+                err = vg_buf_appendc(b, ',');
+            if (!err)
+                err = write_value(v->u.a.items[i], b, depth + 1);
+        }
+        return err ? err : vg_buf_appendc(b, ']');
+    case VG_JSON_OBJECT:
+        err = vg_buf_appendc(b, '{');
+        for (size_t i = 0; !err && i < v->u.o.n; i++) {
+            if (i)
+                err = vg_buf_appendc(b, ',');
+            const char *k = v->u.o.items[i].key;
+            if (!err)
+                err = vg_json_write_string(b, k, strlen(k));
+            if (!err)
+                err = vg_buf_appendc(b, ':');
+            if (!err)
+                err = write_value(v->u.o.items[i].val, b, depth + 1);
+        }
+        return err ? err : vg_buf_appendc(b, '}');
+    }
+    return VG_ERR_INVALID;
 }
 
 enum vg_err vg_json_dump(const struct vg_json *v, struct vg_buf *out)
 {
     if (!v)
         return VG_ERR_INVALID;
-    enum vg_err err = VG_OK;
-    void *ctx[2] = { out, &err };
-    yajl_gen g = yajl_gen_alloc(NULL);
-    if (!g)
-        return VG_ERR_NOMEM;
-    yajl_gen_config(g, yajl_gen_print_callback, gen_print, ctx);
-    yajl_gen_config(g, yajl_gen_validate_utf8, 0);
-    /* yajl's default depth bound is 128 as well */
-    yajl_gen_status st = gen_value(g, v);
-    yajl_gen_free(g);
-    if (err)
-        return err;
-    if (st != yajl_gen_status_ok)
-        return st == yajl_max_depth_exceeded ? VG_ERR_LIMIT : VG_ERR_NOMEM;
-    return VG_OK;
+    size_t mark = out->len;
+    enum vg_err err = write_value(v, out, 0);
+    if (err) {
+        /* leave out as it was */
+        out->len = mark;
+        if (out->data)
+            out->data[mark] = '\0';
+    }
+    return err;
 }

@@ -201,8 +201,18 @@ static struct vg_ruleset *load_rules(const struct vg_config *cfg, const struct c
     char err[1024];
     const char *paths[2 * MAX_CLI_LIST + 64];
     size_t n = 0;
-    if (with_default)
+    char demobuf[PATH_MAX + 128];
+    if (with_default) {
         paths[n++] = default_data_dir("rules", "VIGIL_RULES_DIR", dirbuf, sizeof(dirbuf));
+        /* the demo provider's rules only when a demo scan is configured */
+        bool demo = false;
+        for (size_t i = 0; cfg && i < cfg->nscans; i++)
+            demo = demo || strcmp(cfg->scans[i].provider, "demo") == 0;
+        if (demo) {
+            snprintf(demobuf, sizeof(demobuf), "%s/demo", paths[0]);
+            paths[n++] = demobuf;
+        }
+    }
     for (size_t i = 0; cfg && i < cfg->rules.npaths && n < 2 * MAX_CLI_LIST; i++)
         paths[n++] = cfg->rules.paths[i];
     for (size_t i = 0; i < c->nrules; i++)
@@ -306,7 +316,8 @@ static int cmd_scan(int argc, char **argv)
     int worst = -1;
     for (size_t i = 0; !rc && i < nscans; i++) {
         struct vg_scan_opts o = {
-            .params = { .provider = scans[i].provider, .root = scans[i].root },
+            .params = { .provider = scans[i].provider, .root = scans[i].root,
+                        .resources = scans[i].resources },
             .rules = rules,
             .agent_name = cfg->agent.name,
             .agent_id = agent_id,

@@ -29,6 +29,19 @@ static void count_finding(struct vg_scan_result *res, const struct vg_rule *r, e
     }
 }
 
+/* Hands one encoded event to every output. */
+static enum vg_err emit_line(const struct vg_scan_opts *o, const struct vg_buf *line,
+                             char *errbuf, size_t errlen)
+{
+    for (size_t i = 0; i < o->noutputs; i++) {
+        enum vg_err err = vg_output_write(&o->outputs[i], line->data, line->len, errbuf, errlen);
+        if (err)
+            return err;
+    }
+    return VG_OK;
+}
+
+/* Encodes a document built as a tree (the scan summary) and emits it. */
 static enum vg_err emit(const struct vg_scan_opts *o, struct vg_json *doc, struct vg_buf *line,
                         char *errbuf, size_t errlen)
 {
@@ -43,12 +56,57 @@ static enum vg_err emit(const struct vg_scan_opts *o, struct vg_json *doc, struc
         snprintf(errbuf, errlen, "cannot encode an event: %s", vg_strerror(err));
         return err;
     }
-    for (size_t i = 0; i < o->noutputs; i++) {
-        err = vg_output_write(&o->outputs[i], line->data, line->len, errbuf, errlen);
+    return emit_line(o, line, errbuf, errlen);
+}
+
+/* The state of one scan, handed to the resource sink. */
+struct scan_run {
+    const struct vg_scan_opts *o;
+    struct vg_scan_result *res;
+    struct vg_scan_meta meta;
+    struct vg_target_info *info;
+    struct vg_ecs_cache *cache;
+    struct vg_buf line;
+    char *errbuf;
+    size_t errlen;
+};
+
+/* Evaluates every rule of the resource's type and emits the findings;
+ * takes ownership of rsc. */
+static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
+{
+    struct scan_run *s = opaque;
+    const struct vg_scan_opts *o = s->o;
+    enum vg_err err = VG_OK;
+    s->res->stats.resources++;
+    if (!s->meta.agent_name)
+        s->meta.agent_name = o->agent_name ? o->agent_name : s->info->host_name;
+    for (size_t j = 0; !err && j < vg_ruleset_count(o->rules); j++) {
+        const struct vg_rule *rule = vg_ruleset_at(o->rules, j);
+        if (strcmp(rule->resource, rsc->type) != 0)
+            continue;
+        struct vg_eval_result er;
+        memset(&er, 0, sizeof(er));
+        err = vg_rule_eval(rule, rsc, &er);
+        if (err) {
+            snprintf(s->errbuf, s->errlen, "out of memory evaluating %s", rule->id);
+            break;
+        }
+        count_finding(s->res, rule, er.evaluation);
+        vg_log(VG_LOG_DEBUG, "rules", "%s on %s: %s %s", rule->id, rsc->id,
+               vg_eval_name(er.evaluation), er.reason);
+        struct vg_finding f = { .rule = rule, .resource = rsc, .result = &er };
+        vg_buf_reset(&s->line);
+        err = vg_ecs_finding_write(s->cache, &s->meta, &f, vg_time_now_ms(), &s->line);
         if (err)
-            return err;
+            snprintf(s->errbuf, s->errlen, "cannot encode the finding of %s on %s: %s", rule->id,
+                     rsc->id, vg_strerror(err));
+        else
+            err = emit_line(o, &s->line, s->errbuf, s->errlen);
+        vg_eval_result_clear(&er);
     }
-    return VG_OK;
+    vg_resource_destroy(rsc);
+    return err;
 }
 
 enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res, char *errbuf,
@@ -69,73 +127,63 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
         snprintf(errbuf, errlen, "unknown provider '%s'", o->params.provider);
         return VG_ERR_INVALID;
     }
-
-    struct vg_resource_list resources;
-    vg_resource_list_init(&resources);
-    struct vg_target_info info;
-    memset(&info, 0, sizeof(info));
     res->stats.errors = vg_json_array();
     if (!res->stats.errors) {
         snprintf(errbuf, errlen, "out of memory");
         return VG_ERR_NOMEM;
     }
-    err = prov->collect(&o->params, &resources, &info, res->stats.errors, errbuf, errlen);
+    res->stats.rules = vg_ruleset_count(o->rules);
+
+    struct vg_target_info info;
+    memset(&info, 0, sizeof(info));
+    struct scan_run s = {
+        .o = o,
+        .res = res,
+        .info = &info,
+        .errbuf = errbuf,
+        .errlen = errlen,
+        .meta = {
+            .started_ms = res->started_ms,
+            .agent_id = o->agent_id,
+            .namespace = o->namespace,
+            .provider = prov->name,
+            .target = &info,
+        },
+    };
+    memcpy(s.meta.scan_id, res->scan_id, sizeof(s.meta.scan_id));
+    vg_buf_init(&s.line, VG_MAX_EVENT);
+    s.cache = vg_ecs_cache_new();
+    if (!s.cache) {
+        snprintf(errbuf, errlen, "out of memory");
+        return VG_ERR_NOMEM;
+    }
+
+    err = vg_provider_stream(prov, &o->params, evaluate, &s, &info, res->stats.errors, errbuf,
+                             errlen);
+    snprintf(res->target, sizeof(res->target), "%s", info.host_name ? info.host_name : "?");
     if (err) {
-        vg_resource_list_free(&resources);
+        vg_buf_free(&s.line);
+        vg_ecs_cache_destroy(s.cache);
         vg_target_info_clear(&info);
+        /* a target that cannot be scanned at all is bad usage; anything
+         * else after findings went out is a runtime failure */
+        if (err != VG_ERR_NOENT && err != VG_ERR_INVALID && err != VG_ERR_NOMEM &&
+            err != VG_ERR_LIMIT)
+            err = VG_ERR_IO;
         return err;
     }
-    snprintf(res->target, sizeof(res->target), "%s", info.host_name ? info.host_name : "?");
+    if (!s.meta.agent_name)
+        s.meta.agent_name = o->agent_name ? o->agent_name : info.host_name;
     for (size_t i = 0; i < vg_json_len(res->stats.errors); i++)
         vg_log(VG_LOG_WARN, "scan", "%s", vg_json_get_str(vg_json_at(res->stats.errors, i)));
 
-    struct vg_scan_meta meta = {
-        .started_ms = res->started_ms,
-        .agent_name = o->agent_name ? o->agent_name : info.host_name,
-        .agent_id = o->agent_id,
-        .namespace = o->namespace,
-        .provider = prov->name,
-        .target = &info,
-    };
-    memcpy(meta.scan_id, res->scan_id, sizeof(meta.scan_id));
-
-    struct vg_buf line;
-    vg_buf_init(&line, VG_MAX_EVENT);
-    res->stats.rules = vg_ruleset_count(o->rules);
-    res->stats.resources = resources.n;
-
-    for (size_t i = 0; !err && i < resources.n; i++) {
-        const struct vg_resource *rsc = resources.items[i];
-        for (size_t j = 0; !err && j < vg_ruleset_count(o->rules); j++) {
-            const struct vg_rule *rule = vg_ruleset_at(o->rules, j);
-            if (strcmp(rule->resource, rsc->type) != 0)
-                continue;
-            struct vg_eval_result er;
-            memset(&er, 0, sizeof(er));
-            err = vg_rule_eval(rule, rsc, &er);
-            if (err) {
-                snprintf(errbuf, errlen, "out of memory evaluating %s", rule->id);
-                break;
-            }
-            count_finding(res, rule, er.evaluation);
-            vg_log(VG_LOG_DEBUG, "rules", "%s on %s: %s %s", rule->id, rsc->id,
-                   vg_eval_name(er.evaluation), er.reason);
-            struct vg_finding f = { .rule = rule, .resource = rsc, .result = &er };
-            err = emit(o, vg_ecs_finding_doc(&meta, &f, vg_time_now_ms()), &line, errbuf,
-                       errlen);
-            vg_eval_result_clear(&er);
-        }
-    }
-
-    if (!err) {
-        res->stats.ended_ms = res->started_ms + (vg_time_mono_ms() - t0);
-        err = emit(o, vg_ecs_summary_doc(&meta, &res->stats), &line, errbuf, errlen);
-    }
+    res->stats.ended_ms = res->started_ms + (vg_time_mono_ms() - t0);
+    err = emit(o, vg_ecs_summary_doc(&s.meta, &res->stats), &s.line, errbuf, errlen);
     for (size_t i = 0; !err && i < o->noutputs; i++)
         err = vg_output_flush(&o->outputs[i], errbuf, errlen);
 
-    vg_buf_free(&line);
-    vg_resource_list_free(&resources);
+    vg_buf_free(&s.line);
+    vg_ecs_cache_destroy(s.cache);
     vg_target_info_clear(&info);
     if (err && err != VG_ERR_NOMEM && err != VG_ERR_LIMIT)
         err = VG_ERR_IO;   /* an output failed: a runtime failure */

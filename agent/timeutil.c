@@ -1,6 +1,7 @@
 #include "timeutil.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,12 @@ int64_t vg_time_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
 void vg_time_rfc3339(int64_t ms, char out[VG_TIME_RFC3339_LEN])
 {
     int64_t sec = ms / 1000;
@@ -27,22 +34,38 @@ void vg_time_rfc3339(int64_t ms, char out[VG_TIME_RFC3339_LEN])
         milli += 1000;
         sec -= 1;
     }
-    time_t t = (time_t)sec;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) {
-        snprintf(out, VG_TIME_RFC3339_LEN, "1970-01-01T00:00:00.000Z");
-        return;
+    /* gmtime_r once per second: findings are made thousands a second */
+    static _Thread_local int64_t cached_sec = INT64_MIN;
+    static _Thread_local struct tm cached_tm;
+    if (sec != cached_sec) {
+        time_t t = (time_t)sec;
+        if (!gmtime_r(&t, &cached_tm) || cached_tm.tm_year + 1900 > 9999 ||
+            cached_tm.tm_year + 1900 < 0) {
+            memcpy(out, "1970-01-01T00:00:00.000Z", 25);
+            return;
+        }
+        cached_sec = sec;
     }
-    /* the fields are bounded, but the compiler cannot know: format into a
-     * roomy buffer, then copy what fits */
-    char tmp[128];
-    int n = snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, milli);
-    if (n < 0 || n >= VG_TIME_RFC3339_LEN)
-        n = VG_TIME_RFC3339_LEN - 1;
-    memcpy(out, tmp, (size_t)n);
-    out[n] = '\0';
+    const struct tm *tm = &cached_tm;
+    int y = tm->tm_year + 1900;
+    /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+    put2(out, y / 100);
+    put2(out + 2, y % 100);
+    out[4] = '-';
+    put2(out + 5, tm->tm_mon + 1);
+    out[7] = '-';
+    put2(out + 8, tm->tm_mday);
+    out[10] = 'T';
+    put2(out + 11, tm->tm_hour);
+    out[13] = ':';
+    put2(out + 14, tm->tm_min);
+    out[16] = ':';
+    put2(out + 17, tm->tm_sec);
+    out[19] = '.';
+    out[20] = (char)('0' + milli / 100);
+    put2(out + 21, milli % 100);
+    out[23] = 'Z';
+    out[24] = '\0';
 }
 
 /* Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm):

@@ -9,6 +9,7 @@
 #include "resource.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* What a provider learned about the scanned target, for ECS host.* or
  * cloud.* fields. Strings owned; free with vg_target_info_clear(). */
@@ -25,9 +26,14 @@ void vg_target_info_clear(struct vg_target_info *t);
 
 /* One scan's parameters, from the configuration or the command line. */
 struct vg_scan_params {
-    const char *provider;     /* "host" */
+    const char *provider;     /* "host", "demo" */
     const char *root;         /* host: the root directory ("/") */
+    int64_t resources;        /* demo: how many synthetic resources */
 };
+
+/* Receives one resource; takes ownership of r in every case. A non-zero
+ * return stops the collection and is returned by the provider. */
+typedef enum vg_err (vg_resource_sink_fn)(struct vg_resource *r, void *opaque);
 
 struct vg_provider_type {
     const char *name;
@@ -41,11 +47,27 @@ struct vg_provider_type {
     enum vg_err (*collect)(const struct vg_scan_params *p, struct vg_resource_list *out,
                            struct vg_target_info *info, struct vg_json *scan_errors,
                            char *errbuf, size_t errlen);
+    /* Optional: the same, handing each resource to sink as soon as it is
+     * made, so a scan of a million resources never holds them all. The
+     * default (vg_provider_stream) collects the list and hands it over. */
+    enum vg_err (*stream)(const struct vg_scan_params *p, vg_resource_sink_fn *sink,
+                          void *opaque, struct vg_target_info *info,
+                          struct vg_json *scan_errors, char *errbuf, size_t errlen);
 };
 
 /* The provider called name, or NULL. */
 const struct vg_provider_type *vg_provider_find(const char *name);
 
+/* Runs provider p, handing every resource to sink (p->stream, or
+ * p->collect and then each item of the list). */
+enum vg_err vg_provider_stream(const struct vg_provider_type *p, const struct vg_scan_params *sp,
+                               vg_resource_sink_fn *sink, void *opaque,
+                               struct vg_target_info *info, struct vg_json *scan_errors,
+                               char *errbuf, size_t errlen);
+
 extern const struct vg_provider_type vg_provider_host;
+/* Deterministic synthetic resources, to push any volume of findings
+ * through the pipeline (as Fluent Bit's dummy input); see checks/demo.c. */
+extern const struct vg_provider_type vg_provider_demo;
 
 #endif

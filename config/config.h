@@ -59,6 +59,7 @@ struct vg_config_scan {
     char *provider;        /* "host" */
     char *root;            /* host: root directory, default "/" */
     int64_t interval_s;    /* seconds between scans in `vigil run`; default 3600 */
+    int64_t resources;     /* demo: synthetic resources, default 1000 */
 };
 
 struct vg_config {

@@ -18,7 +18,7 @@
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 
 /* The providers that exist; the aws provider joins this list later. */
-static const char *const providers[] = { "host", NULL };
+static const char *const providers[] = { "host", "demo", NULL };
 
 static const struct vg_config_key agent_keys[] = {
     { .key = "name", .type = VG_CFG_STRING, .def_doc = "the host name",
@@ -36,10 +36,14 @@ static const struct vg_config_key agent_keys[] = {
 static const struct vg_config_key scan_keys[] = {
     { .key = "provider", .type = VG_CFG_ENUM, .words = providers, .required = true,
       .offset = SCAN(provider),
-      .help = "What to scan: `host` reads a Linux system under `root`." },
+      .help = "What to scan: `host` reads a Linux system under `root`; `demo` makes "
+              "`resources` synthetic resources (for testing the pipeline)." },
     { .key = "root", .type = VG_CFG_STRING, .def = "/", .offset = SCAN(root),
       .pattern = "^/", .pattern_doc = "an absolute path",
       .help = "host: the root of the system to read (`/host` in a container)." },
+    { .key = "resources", .type = VG_CFG_INT, .def = "1000", .bounded = true, .min = 0,
+      .max = 100000000, .offset = SCAN(resources),
+      .help = "demo: how many synthetic resources (4 findings each)." },
     { .key = "interval", .type = VG_CFG_DURATION, .def = "1h", .bounded = true,
       .min = 10, .max = 7 * 86400, .offset = SCAN(interval_s),
       .help = "Time between two scans in `vigil run`." },

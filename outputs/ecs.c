@@ -3,22 +3,29 @@
 #include "vg_version.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void vg_ecs_event_id(const char *rule_id, const char *resource_id, const char *scan_id,
                      char out[VG_EVENT_ID_LEN])
 {
-    struct vg_buf b;
-    vg_buf_init(&b, 1 << 16);
+    /* NUL separators: ("a","bc") and ("ab","c") never hash alike. Short
+     * ids (all real ones) are joined on the stack and hashed in one call;
+     * longer ones are hashed in parts, which gives the same digest. */
+    size_t a = strlen(rule_id), b = strlen(resource_id), c = strlen(scan_id);
     uint8_t md[VG_SHA256_LEN];
-    /* NUL separators: ("a","bc") and ("ab","c") never hash alike */
-    if (vg_buf_appends(&b, rule_id) || vg_buf_appendc(&b, '\0') ||
-        vg_buf_appends(&b, resource_id) || vg_buf_appendc(&b, '\0') ||
-        vg_buf_appends(&b, scan_id)) {
-        /* ids longer than 64 KiB: hash what fits, still deterministic */
+    char stack[512];
+    if (a + b + c + 2 <= sizeof(stack)) {
+        memcpy(stack, rule_id, a + 1);
+        memcpy(stack + a + 1, resource_id, b + 1);
+        memcpy(stack + a + b + 2, scan_id, c);
+        vg_sha256(stack, a + b + c + 2, md);
+    } else {
+        const void *parts[] = { rule_id, "", resource_id, "", scan_id };
+        const size_t lens[] = { a, 1, b, 1, c };
+        if (vg_sha256_parts(parts, lens, 5, md) != VG_OK)
+            abort();   /* OpenSSL cannot allocate 200 bytes: nothing sane is left */
     }
-    vg_sha256(b.data ? b.data : "", b.len, md);
-    vg_buf_free(&b);
     vg_hex(md, 16, out);
 }
 
@@ -197,72 +204,269 @@ static enum vg_err event_base(struct vg_json *ev, const char *kind, const char *
     return err ? VG_ERR_NOMEM : VG_OK;
 }
 
-struct vg_json *vg_ecs_finding_doc(const struct vg_scan_meta *m, const struct vg_finding *f,
-                                   int64_t now_ms)
+/* ---- the finding hot path ------------------------------------------------ */
+
+struct rule_frag {
+    const struct vg_rule *rule;   /* key; NULL: empty slot */
+    char *rule_json;              /* the rule object */
+    char *compliance_json;        /* vigil.compliance */
+};
+
+struct vg_ecs_cache {
+    char *common;                 /* "data_stream":...,"agent":...,"host":... (no braces) */
+    char *scan;                   /* the vigil.scan object */
+    struct rule_frag *slots;      /* open addressing by rule pointer */
+    size_t nslots, used;
+    struct vg_buf scratch;        /* the message, before it is escaped */
+};
+
+struct vg_ecs_cache *vg_ecs_cache_new(void)
+{
+    struct vg_ecs_cache *c = calloc(1, sizeof(*c));
+    if (c)
+        vg_buf_init(&c->scratch, VG_MAX_REASON * 4);
+    return c;
+}
+
+void vg_ecs_cache_destroy(struct vg_ecs_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nslots; i++) {
+        free(c->slots[i].rule_json);
+        free(c->slots[i].compliance_json);
+    }
+    free(c->slots);
+    free(c->common);
+    free(c->scan);
+    vg_buf_free(&c->scratch);
+    free(c);
+}
+
+static char *dump_text(const struct vg_json *v)
+{
+    if (!v)
+        return NULL;
+    struct vg_buf b;
+    vg_buf_init(&b, VG_MAX_EVENT);
+    if (vg_json_dump(v, &b)) {
+        vg_buf_free(&b);
+        return NULL;
+    }
+    return vg_buf_detach(&b);
+}
+
+static size_t ptr_hash(const void *p, size_t mask)
+{
+    uintptr_t x = (uintptr_t)p;
+    x ^= x >> 17;
+    x *= 0xed5ad4bbu;
+    x ^= x >> 11;
+    return (size_t)x & mask;
+}
+
+static enum vg_err cache_grow(struct vg_ecs_cache *c)
+{
+    size_t n = c->nslots ? c->nslots * 2 : 64;
+    struct rule_frag *slots = calloc(n, sizeof(*slots));
+    if (!slots)
+        return VG_ERR_NOMEM;
+    for (size_t i = 0; i < c->nslots; i++) {
+        if (!c->slots[i].rule)
+            continue;
+        size_t k = ptr_hash(c->slots[i].rule, n - 1);
+        while (slots[k].rule)
+            k = (k + 1) & (n - 1);
+        slots[k] = c->slots[i];
+    }
+    free(c->slots);
+    c->slots = slots;
+    c->nslots = n;
+    return VG_OK;
+}
+
+static const struct rule_frag *rule_fragments(struct vg_ecs_cache *c, const struct vg_rule *r,
+                                              const char *provider)
+{
+    if (c->nslots) {
+        for (size_t k = ptr_hash(r, c->nslots - 1); c->slots[k].rule;
+             k = (k + 1) & (c->nslots - 1))
+            if (c->slots[k].rule == r)
+                return &c->slots[k];
+    }
+    if ((c->used + 1) * 2 > c->nslots && cache_grow(c))
+        return NULL;
+    struct vg_json *ro = rule_object(r, provider);
+    char *rj = dump_text(ro);
+    char *cj = dump_text(r->frameworks);
+    vg_json_free(ro);
+    if (!rj || !cj) {
+        free(rj);
+        free(cj);
+        return NULL;
+    }
+    size_t k = ptr_hash(r, c->nslots - 1);
+    while (c->slots[k].rule)
+        k = (k + 1) & (c->nslots - 1);
+    c->slots[k] = (struct rule_frag){ r, rj, cj };
+    c->used++;
+    return &c->slots[k];
+}
+
+static enum vg_err scan_fragments(struct vg_ecs_cache *c, const struct vg_scan_meta *m)
+{
+    struct vg_json *o = vg_json_object();
+    enum vg_err err = common_fields(o, m, "vigil.findings");
+    char *text = err ? NULL : dump_text(o);
+    vg_json_free(o);
+    if (!text)
+        return VG_ERR_NOMEM;
+    /* strip the braces: the fields go in the middle of the document */
+    size_t n = strlen(text);
+    memmove(text, text + 1, n - 2);
+    text[n - 2] = '\0';
+    c->common = text;
+
+    char started[VG_TIME_RFC3339_LEN];
+    vg_time_rfc3339(m->started_ms, started);
+    struct vg_json *scan = vg_json_object();
+    err = vg_json_set_str(scan, "id", m->scan_id);
+    err |= vg_json_set_str(scan, "started", started);
+    c->scan = err ? NULL : dump_text(scan);
+    vg_json_free(scan);
+    return c->scan ? VG_OK : VG_ERR_NOMEM;
+}
+
+#define PUT(lit) vg_buf_append(out, lit, sizeof(lit) - 1)
+
+/* Decimal text of v into out (at least 21 bytes); returns its length. */
+static size_t fmt_int(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t k = 0;
+    if (v < 0)
+        out[k++] = '-';
+    while (n)
+        out[k++] = tmp[--n];
+    return k;
+}
+
+enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_meta *m,
+                                 const struct vg_finding *f, int64_t now_ms, struct vg_buf *out)
 {
     const struct vg_rule *r = f->rule;
     const struct vg_resource *res = f->resource;
-    enum vg_eval e = f->result->evaluation;
-    char now[VG_TIME_RFC3339_LEN], started[VG_TIME_RFC3339_LEN];
-    char id[VG_EVENT_ID_LEN];
+    const struct vg_eval_result *er = f->result;
+    enum vg_eval e = er->evaluation;
+    if (!c->common && scan_fragments(c, m))
+        return VG_ERR_NOMEM;
+    const struct rule_frag *rf = rule_fragments(c, r, m->provider);
+    if (!rf)
+        return VG_ERR_NOMEM;
+
+    char now[VG_TIME_RFC3339_LEN], id[VG_EVENT_ID_LEN];
     vg_time_rfc3339(now_ms, now);
-    vg_time_rfc3339(m->started_ms, started);
     vg_ecs_event_id(r->id, res->id, m->scan_id, id);
-
-    struct vg_json *doc = vg_json_object();
+    size_t mark = out->len;
     enum vg_err err = VG_OK;
-    err |= vg_json_set_str(doc, "@timestamp", now);
-
-    struct vg_json *ev = vg_json_child(doc, "event");
-    err |= event_base(ev, "state", outcome_of(e), id, now, m->started_ms / 1000,
-                      "vigil.findings");
-    err |= vg_json_set_int(ev, "severity", vg_severity_score(r->severity));
-
-    err |= common_fields(doc, m, "vigil.findings");
-    err |= vg_json_set(doc, "rule", rule_object(r, m->provider));
-
-    struct vg_json *result = vg_json_child(doc, "result");
-    err |= vg_json_set_str(result, "evaluation", vg_eval_name(e));
-    err |= vg_json_set(result, "evidence", f->result->evidence
-                                               ? vg_json_clone(f->result->evidence)
-                                               : vg_json_object());
-    if (f->result->reason[0])
-        err |= vg_json_set_str(result, "reason", f->result->reason);
-
-    struct vg_json *rs = vg_json_child(doc, "resource");
-    err |= vg_json_set_str(rs, "id", res->id);
-    err |= vg_json_set_str(rs, "name", res->name);
-    if (res->ecs_type)
-        err |= vg_json_set_str(rs, "type", res->ecs_type);
-    if (res->sub_type)
-        err |= vg_json_set_str(rs, "sub_type", res->sub_type);
-    if (res->region)
-        err |= vg_json_set_str(rs, "region", res->region);
-
-    struct vg_buf msg;
-    vg_buf_init(&msg, VG_MAX_REASON * 4);
-    vg_buf_printf(&msg, "%s: %s for %s", r->name, vg_eval_name(e), res->id);
-    if (f->result->reason[0])
-        vg_buf_printf(&msg, ": %s", f->result->reason);
-    err |= vg_json_set_str(doc, "message", vg_buf_str(&msg));
-    vg_buf_free(&msg);
-
-    err |= vg_json_set_str(vg_json_child(doc, "ecs"), "version", VG_ECS_VERSION);
-
-    struct vg_json *vg = vg_json_child(doc, "vigil");
-    struct vg_json *scan = vg_json_child(vg, "scan");
-    err |= vg_json_set_str(scan, "id", m->scan_id);
-    err |= vg_json_set_str(scan, "started", started);
-    err |= vg_json_set_str(vg, "severity", vg_severity_name(r->severity));
-    err |= vg_json_set(vg, "compliance", vg_json_clone(r->frameworks));
-    err |= vg_json_set_bool(vg, "muted", f->muted);
-    if (f->muted && f->mute_reason)
-        err |= vg_json_set_str(vg, "mute_reason", f->mute_reason);
-
-    if (err) {
-        vg_json_free(doc);
-        return NULL;
+    char num[24];
+    err |= PUT("{\"@timestamp\":\"");
+    err |= vg_buf_appends(out, now);
+    err |= PUT("\",\"event\":{\"kind\":\"state\",\"category\":[\"configuration\"],"
+               "\"type\":[\"info\"],\"outcome\":\"");
+    err |= vg_buf_appends(out, outcome_of(e));
+    err |= PUT("\",\"id\":\"");
+    err |= vg_buf_append(out, id, VG_EVENT_ID_LEN - 1);
+    err |= PUT("\",\"created\":\"");
+    err |= vg_buf_appends(out, now);
+    err |= PUT("\",\"sequence\":");
+    err |= vg_buf_append(out, num, fmt_int(num, m->started_ms / 1000));
+    err |= PUT(",\"dataset\":\"vigil.findings\",\"module\":\"vigil\",\"severity\":");
+    err |= vg_buf_append(out, num, fmt_int(num, vg_severity_score(r->severity)));
+    err |= PUT("},");
+    err |= vg_buf_appends(out, c->common);
+    err |= PUT(",\"rule\":");
+    err |= vg_buf_appends(out, rf->rule_json);
+    err |= PUT(",\"result\":{\"evaluation\":\"");
+    err |= vg_buf_appends(out, vg_eval_name(e));
+    err |= PUT("\",\"evidence\":");
+    if (er->evidence)
+        err |= vg_json_dump(er->evidence, out);
+    else
+        err |= PUT("{}");
+    if (er->reason[0]) {
+        err |= PUT(",\"reason\":");
+        err |= vg_json_write_string(out, er->reason, strlen(er->reason));
     }
+    err |= PUT("},\"resource\":{\"id\":");
+    err |= vg_json_write_string(out, res->id, strlen(res->id));
+    err |= PUT(",\"name\":");
+    err |= vg_json_write_string(out, res->name, strlen(res->name));
+    if (res->ecs_type) {
+        err |= PUT(",\"type\":");
+        err |= vg_json_write_string(out, res->ecs_type, strlen(res->ecs_type));
+    }
+    if (res->sub_type) {
+        err |= PUT(",\"sub_type\":");
+        err |= vg_json_write_string(out, res->sub_type, strlen(res->sub_type));
+    }
+    if (res->region) {
+        err |= PUT(",\"region\":");
+        err |= vg_json_write_string(out, res->region, strlen(res->region));
+    }
+    /* message: "NAME: EVALUATION for RESOURCE[: REASON]" */
+    struct vg_buf *msg = &c->scratch;
+    vg_buf_reset(msg);
+    vg_buf_appends(msg, r->name);
+    vg_buf_append(msg, ": ", 2);
+    vg_buf_appends(msg, vg_eval_name(e));
+    vg_buf_append(msg, " for ", 5);
+    vg_buf_appends(msg, res->id);
+    if (er->reason[0]) {
+        vg_buf_append(msg, ": ", 2);
+        vg_buf_appends(msg, er->reason);
+    }
+    err |= PUT("},\"message\":");
+    err |= vg_json_write_string(out, c->scratch.data ? c->scratch.data : "", c->scratch.len);
+    err |= PUT(",\"ecs\":{\"version\":\"" VG_ECS_VERSION "\"},\"vigil\":{\"scan\":");
+    err |= vg_buf_appends(out, c->scan);
+    err |= PUT(",\"severity\":\"");
+    err |= vg_buf_appends(out, vg_severity_name(r->severity));
+    err |= PUT("\",\"compliance\":");
+    err |= vg_buf_appends(out, rf->compliance_json);
+    err |= f->muted ? PUT(",\"muted\":true") : PUT(",\"muted\":false");
+    if (f->muted && f->mute_reason) {
+        err |= PUT(",\"mute_reason\":");
+        err |= vg_json_write_string(out, f->mute_reason, strlen(f->mute_reason));
+    }
+    err |= PUT("}}");
+    if (err) {
+        out->len = mark;
+        if (out->data)
+            out->data[mark] = '\0';
+        return VG_ERR_LIMIT;
+    }
+    return VG_OK;
+}
+
+struct vg_json *vg_ecs_finding_doc(const struct vg_scan_meta *m, const struct vg_finding *f,
+                                   int64_t now_ms)
+{
+    struct vg_ecs_cache *c = vg_ecs_cache_new();
+    struct vg_buf b;
+    vg_buf_init(&b, VG_MAX_EVENT);
+    struct vg_json *doc = NULL;
+    char err[128];
+    if (c && vg_ecs_finding_write(c, m, f, now_ms, &b) == VG_OK)
+        doc = vg_json_parse(b.data, b.len, err, sizeof(err));
+    vg_buf_free(&b);
+    vg_ecs_cache_destroy(c);
     return doc;
 }
 

@@ -54,7 +54,25 @@ struct vg_scan_stats {
 void vg_ecs_event_id(const char *rule_id, const char *resource_id, const char *scan_id,
                      char out[VG_EVENT_ID_LEN]);
 
-/* Builds the ECS document of a finding. Caller frees. NULL: out of memory. */
+/* Per-scan cache of the parts of a finding that do not change from one
+ * finding to the next: the fields every event of the scan shares
+ * (data_stream, observer, agent, host, vigil.scan) and, per rule, the
+ * rule object and vigil.compliance, encoded once. A scan of a million
+ * findings encodes each rule's text once, not a million times. */
+struct vg_ecs_cache;
+
+/* Caller frees with vg_ecs_cache_destroy(). NULL when out of memory. */
+struct vg_ecs_cache *vg_ecs_cache_new(void);
+void vg_ecs_cache_destroy(struct vg_ecs_cache *c);
+
+/* Appends the one-line ECS document of a finding to out (no newline). The
+ * cache belongs to one scan (one meta); rules must outlive it. */
+enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_meta *m,
+                                 const struct vg_finding *f, int64_t now_ms,
+                                 struct vg_buf *out);
+
+/* The same document as a tree (vg_ecs_finding_write, parsed back): for
+ * tests and tools. Caller frees. NULL: out of memory. */
 struct vg_json *vg_ecs_finding_doc(const struct vg_scan_meta *m, const struct vg_finding *f,
                                    int64_t now_ms);
 

@@ -63,6 +63,7 @@ static const char defaults_printed[] =
     "scans:\n"
     "  - provider: host\n"
     "    root: /\n"
+    "    resources: 1000\n"
     "    interval: 1h\n"
     "rules:\n"
     "  paths: []\n"
@@ -804,7 +805,7 @@ VG_TEST(reference_lists_every_key)
     CHECK(strncmp(ref, "| Key | Type | Default | Bounds | Description |\n|---|", 52) == 0);
     int rows = 0;
     check_rows(ref, vg_config_schema, "", &rows);
-    CHECK_EQ_INT(rows, 57);
+    CHECK_EQ_INT(rows, 58);
     /* the header, its rule, and one line per key */
     int lines = 0;
     for (const char *p = ref; *p; p++)

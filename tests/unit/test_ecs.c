@@ -66,6 +66,22 @@ VG_TEST(event_id_is_deterministic)
     CHECK_EQ_INT(strlen(a), 32);
     /* first 16 bytes of SHA-256("r\0res\0scan") */
     CHECK_EQ_STR(a, "5afedfa16050cc2ef4eb38af2c49f358");
+    /* a resource id too long for the stack path hashes the same way */
+    char longid[2000];
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    char l1[VG_EVENT_ID_LEN], l2[VG_EVENT_ID_LEN];
+    vg_ecs_event_id("r", longid, "scan", l1);
+    uint8_t md[VG_SHA256_LEN];
+    struct vg_buf joined;
+    vg_buf_init(&joined, 4096);
+    vg_buf_append(&joined, "r", 2);
+    vg_buf_append(&joined, longid, sizeof(longid));
+    vg_buf_append(&joined, "scan", 4);
+    vg_sha256(joined.data, joined.len, md);
+    vg_hex(md, 16, l2);
+    CHECK_EQ_STR(l1, l2);
+    vg_buf_free(&joined);
 }
 
 VG_TEST(finding_document)
