@@ -315,7 +315,7 @@ VG_TEST(error_bad_values)
     CHECK_LOAD_ERR("agent:\n  log_level: INFO\n",
                    "t.yml:2:14: agent.log_level: \"INFO\" is not one of error, warn, info, debug");
     CHECK_LOAD_ERR("scans:\n  - provider: aws\n",
-                   "t.yml:2:15: scans[0].provider: \"aws\" is not one of host");
+                   "t.yml:2:15: scans[0].provider: \"aws\" is not one of host, demo");
     CHECK_LOAD_ERR("scans:\n  - root: /host\n",
                    "t.yml:2:5: scans[0]: the key 'provider' is required");
     CHECK_LOAD_ERR("scans:\n  - provider:\n",
@@ -815,7 +815,7 @@ VG_TEST(reference_lists_every_key)
         "| `agent.name` | string | the host name | at most 255 bytes |",
         "| `agent.log_level` | enum | `info` | one of `error`, `warn`, `info`, `debug` |",
         "| `scans` | list of mappings | `[{provider: host}]` | 1 to 256 items |",
-        "| `scans[].provider` | enum | required | one of `host` |",
+        "| `scans[].provider` | enum | required | one of `host`, `demo` |",
         "| `scans[].interval` | duration | `1h` | `10s` to `7d` |",
         "| `rules.paths` | list of strings | none |  |",
         "| `outputs.file.path` | string | required |  |",
@@ -842,8 +842,8 @@ VG_TEST(print_round_trips)
         return;
     char *p = printed(c);
     CHECK_CONTAINS(p, "  name: scanner-01\n");
-    CHECK_CONTAINS(p, "  - provider: host\n    root: /host\n    interval: 15m\n");
-    CHECK_CONTAINS(p, "  - provider: host\n    root: /mnt/image\n    interval: 1m30s\n");
+    CHECK_CONTAINS(p, "  - provider: host\n    root: /host\n    resources: 1000\n    interval: 15m\n");
+    CHECK_CONTAINS(p, "  - provider: host\n    root: /mnt/image\n    resources: 1000\n    interval: 1m30s\n");
     CHECK_CONTAINS(p, "  paths:\n    - /usr/share/vigil/rules\n    - /etc/vigil/rules.d\n");
     CHECK_CONTAINS(p, "  params: {max_key_age_days: 90, log_retention_min_days: 365, "
                       "ratio: 0.5, regions: [us-east-1, eu-west-1], strict: true, "
