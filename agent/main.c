@@ -7,6 +7,8 @@
 #include "identity.h"
 #include "log.h"
 #include "scan.h"
+#include "timeutil.h"
+#include "../checks/exception.h"
 #include "../checks/rule.h"
 #include "../config/config.h"
 #include "vg_version.h"
@@ -156,6 +158,18 @@ static struct vg_config *load_config(const char *path)
     return cfg;
 }
 
+/* Compiles the configured exceptions; NULL with a message on stderr. An
+ * empty mutelist is a valid, empty set. */
+static struct vg_exceptions *load_exceptions(const struct vg_config *cfg)
+{
+    char err[1024];
+    struct vg_exceptions *x = vg_exceptions_new(cfg->exceptions, cfg->nexceptions, err,
+                                                sizeof(err));
+    if (!x)
+        fprintf(stderr, "vigil: %s: %s\n", cfg->file ? cfg->file : "configuration", err);
+    return x;
+}
+
 /* The directory of shipped data `what` ("rules", "frameworks"): the
  * environment variable env if set; next to an installed binary,
  * PREFIX/share/vigil/WHAT; from a build tree, the source tree's
@@ -274,6 +288,12 @@ static int cmd_scan(int argc, char **argv)
         vg_config_destroy(cfg);
         return EXIT_USAGE;
     }
+    struct vg_exceptions *exceptions = load_exceptions(cfg);
+    if (!exceptions) {
+        vg_ruleset_destroy(rules);
+        vg_config_destroy(cfg);
+        return EXIT_USAGE;
+    }
 
     /* outputs: --output replaces the configured ones */
     const char *specs[MAX_CLI_LIST + 2];
@@ -324,6 +344,7 @@ static int cmd_scan(int argc, char **argv)
             .namespace = cfg->outputs.namespace,
             .outputs = outputs,
             .noutputs = nopen,
+            .exceptions = exceptions,
         };
         struct vg_scan_result res;
         enum vg_err e = vg_scan_run(&o, &res, err, sizeof(err));
@@ -339,6 +360,7 @@ static int cmd_scan(int argc, char **argv)
     }
     for (size_t i = 0; i < nopen; i++)
         vg_output_close(&outputs[i]);
+    vg_exceptions_destroy(exceptions);
     vg_ruleset_destroy(rules);
     vg_config_destroy(cfg);
     if (!rc && fail_on >= 0 && worst >= fail_on) {
@@ -382,10 +404,33 @@ static int cmd_config(int argc, char **argv)
         vg_config_destroy(cfg);
         return EXIT_USAGE;
     }
+    struct vg_exceptions *x = load_exceptions(cfg);
+    if (!x) {
+        vg_buf_free(&out);
+        vg_ruleset_destroy(rules);
+        vg_config_destroy(cfg);
+        return EXIT_USAGE;
+    }
     vg_config_print(cfg, &out);
     fputs(vg_buf_str(&out), stdout);
-    fprintf(stderr, "vigil: configuration %s is valid (%zu rules)\n",
-            c.config ? c.config : "(built-in defaults)", vg_ruleset_count(rules));
+    /* exceptions that can never mute anything are most likely typos */
+    size_t idx[64];
+    size_t nun = vg_exceptions_unmatched(x, rules, idx, 64);
+    for (size_t i = 0; i < nun && i < 64; i++) {
+        const struct vg_exception *e = vg_exceptions_at(x, idx[i]);
+        fprintf(stderr, "vigil: warning: exceptions[%zu] (owner %s) matches no loaded rule\n",
+                idx[i], e->owner);
+    }
+    size_t nexp = vg_exceptions_expired(x, vg_time_now_ms(), idx, 64);
+    for (size_t i = 0; i < nexp && i < 64; i++) {
+        const struct vg_exception *e = vg_exceptions_at(x, idx[i]);
+        fprintf(stderr, "vigil: warning: exceptions[%zu] (owner %s) expired on %s\n", idx[i],
+                e->owner, e->expires);
+    }
+    fprintf(stderr, "vigil: configuration %s is valid (%zu rules, %zu exceptions)\n",
+            c.config ? c.config : "(built-in defaults)", vg_ruleset_count(rules),
+            vg_exceptions_count(x));
+    vg_exceptions_destroy(x);
     vg_buf_free(&out);
     vg_ruleset_destroy(rules);
     vg_config_destroy(cfg);

@@ -13,12 +13,16 @@ static int framework_index(const char *id)
     return -1;
 }
 
-static void count_finding(struct vg_scan_result *res, const struct vg_rule *r, enum vg_eval e)
+static void count_finding(struct vg_scan_result *res, const struct vg_rule *r, enum vg_eval e,
+                          bool muted)
 {
     struct vg_scan_stats *s = &res->stats;
     s->by_eval[e]++;
     s->by_severity[r->severity][e]++;
-    if (e == VG_EVAL_FAILED) {
+    if (muted)
+        s->muted++;
+    /* a muted failure is shipped, but it does not fail a pipeline */
+    if (e == VG_EVAL_FAILED && !muted) {
         if ((int)r->severity > res->worst_failed)
             res->worst_failed = (int)r->severity;
     }
@@ -92,10 +96,16 @@ static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
             snprintf(s->errbuf, s->errlen, "out of memory evaluating %s", rule->id);
             break;
         }
-        count_finding(s->res, rule, er.evaluation);
         vg_log(VG_LOG_DEBUG, "rules", "%s on %s: %s %s", rule->id, rsc->id,
                vg_eval_name(er.evaluation), er.reason);
         struct vg_finding f = { .rule = rule, .resource = rsc, .result = &er };
+        const struct vg_exception *ex =
+            vg_exceptions_match(o->exceptions, rule->id, rsc, s->info, vg_time_now_ms());
+        if (ex) {
+            f.muted = true;
+            f.mute_reason = ex->reason;
+        }
+        count_finding(s->res, rule, er.evaluation, f.muted);
         vg_buf_reset(&s->line);
         err = vg_ecs_finding_write(s->cache, &s->meta, &f, vg_time_now_ms(), &s->line);
         if (err)
@@ -152,6 +162,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
     };
     memcpy(s.meta.scan_id, res->scan_id, sizeof(s.meta.scan_id));
     vg_buf_init(&s.line, VG_MAX_EVENT);
+    vg_exceptions_reset(o->exceptions);
     s.cache = vg_ecs_cache_new();
     if (!s.cache) {
         snprintf(errbuf, errlen, "out of memory");
@@ -176,6 +187,8 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
         s.meta.agent_name = o->agent_name ? o->agent_name : info.host_name;
     for (size_t i = 0; i < vg_json_len(res->stats.errors); i++)
         vg_log(VG_LOG_WARN, "scan", "%s", vg_json_get_str(vg_json_at(res->stats.errors, i)));
+    if (o->exceptions)
+        vg_exceptions_log_expired(o->exceptions, vg_time_now_ms());
 
     res->stats.ended_ms = res->started_ms + (vg_time_mono_ms() - t0);
     err = emit(o, vg_ecs_summary_doc(&s.meta, &res->stats), &s.line, errbuf, errlen);
@@ -202,8 +215,11 @@ void vg_scan_print_summary(const struct vg_scan_result *res, FILE *f)
     double secs = (double)(s->ended_ms - res->started_ms) / 1000.0;
     fprintf(f, "vigil: scanned %s in %.3f s: %zu rules, %zu resources, %zu findings\n",
             res->target, secs, s->rules, s->resources, s->by_eval[0] + s->by_eval[1] + s->by_eval[2]);
-    fprintf(f, "  passed %zu   failed %zu   unknown %zu\n", s->by_eval[0], s->by_eval[1],
+    fprintf(f, "  passed %zu   failed %zu   unknown %zu", s->by_eval[0], s->by_eval[1],
             s->by_eval[2]);
+    if (s->muted)
+        fprintf(f, "   (muted by exceptions: %zu)", s->muted);
+    fputc('\n', f);
     fprintf(f, "  %-10s %8s %8s %8s\n", "severity", "passed", "failed", "unknown");
     for (int i = VG_SEV_CRITICAL; i >= VG_SEV_LOW; i--)
         fprintf(f, "  %-10s %8zu %8zu %8zu\n", vg_severity_name((enum vg_severity)i),

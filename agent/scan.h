@@ -7,6 +7,7 @@
 #define VG_SCAN_H
 
 #include "../checks/provider.h"
+#include "../checks/exception.h"
 #include "../checks/rule.h"
 #include "../outputs/ecs.h"
 #include "../outputs/output.h"
@@ -23,6 +24,7 @@ struct vg_scan_opts {
     const char *namespace;
     struct vg_output *outputs;          /* borrowed */
     size_t noutputs;
+    struct vg_exceptions *exceptions;   /* borrowed, may be NULL; one scan at a time */
 };
 
 /* What a scan did, for the human summary and the exit code. */

@@ -38,6 +38,8 @@ void vg_resource_destroy(struct vg_resource *r)
     free(r->ecs_type);
     free(r->sub_type);
     free(r->region);
+    free(r->account);
+    vg_json_free(r->tags);
     vg_json_free(r->doc);
     vg_json_free(r->errors);
     vg_json_free(r->sources);

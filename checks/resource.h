@@ -19,6 +19,10 @@ struct vg_resource {
     char *ecs_type;     /* resource.type, e.g. "configuration", "file"; owned */
     char *sub_type;     /* resource.sub_type, e.g. "linux-sshd"; owned */
     char *region;       /* cloud region or NULL; owned */
+    char *account;      /* cloud account id or NULL; owned */
+    /* Object: the resource's tags, tag key -> string value (exceptions
+     * match on them). Owned, may be NULL. */
+    struct vg_json *tags;
     struct vg_json *doc;      /* the document rules read (an object); owned */
     /* Object: top-level field of doc -> one-line reason why that field could
      * not be read ("cannot read /etc/shadow: permission denied"). The key

@@ -51,8 +51,8 @@ struct vg_config_exception {
     struct vg_config_map tags;   /* resource tags that must all be equal */
     char *reason;          /* required */
     char *owner;           /* required */
-    char *expires;         /* required: YYYY-MM-DD or RFC 3339; the exception
-                            * mutes until the end of that day (UTC) */
+    char *expires;         /* required: YYYY-MM-DD (mutes to the end of that
+                            * day, UTC) or RFC 3339 (up to that instant) */
 };
 
 struct vg_config_scan {

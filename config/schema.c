@@ -83,8 +83,8 @@ static const struct vg_config_key exception_keys[] = {
     { .key = "expires", .type = VG_CFG_STRING, .required = true, .offset = EXC(expires),
       .pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9:.]+([Zz]|[+-][0-9]{2}:[0-9]{2}))?$",
       .pattern_doc = "a date (YYYY-MM-DD) or an RFC 3339 time",
-      .help = "The last day it mutes (UTC); after it, the finding counts again and a "
-              "warning says so." },
+      .help = "When it stops muting: a date mutes to the end of that day (UTC), a time "
+              "up to that instant; after it, the finding counts again and every scan warns." },
     { .key = NULL },
 };
 

@@ -519,6 +519,7 @@ struct vg_json *vg_ecs_summary_doc(const struct vg_scan_meta *m, const struct vg
     err |= vg_json_set_int(fd, "failed", (int64_t)s->by_eval[1]);
     err |= vg_json_set_int(fd, "unknown", (int64_t)s->by_eval[2]);
     err |= vg_json_set_int(fd, "total", (int64_t)(s->by_eval[0] + s->by_eval[1] + s->by_eval[2]));
+    err |= vg_json_set_int(fd, "muted", (int64_t)s->muted);
     struct vg_json *sev = vg_json_child(scan, "failed_by_severity");
     for (int i = VG_SEV_LOW; i <= VG_SEV_CRITICAL; i++)
         err |= vg_json_set_int(sev, vg_severity_name((enum vg_severity)i),

@@ -43,6 +43,7 @@ struct vg_scan_stats {
     size_t rules;                          /* rules loaded */
     size_t resources;                      /* resources collected */
     size_t by_eval[3];                     /* passed, failed, unknown */
+    size_t muted;                          /* findings muted by an exception */
     size_t by_severity[4][3];              /* [low..critical][passed, failed, unknown] */
     /* per framework (index of vg_frameworks): passed, failed, unknown */
     size_t by_framework[16][3];

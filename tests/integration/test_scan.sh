@@ -113,6 +113,48 @@ assert any(r.startswith("host.sshd.") for r in seen), seen
 assert "host.accounts.no_empty_password" in seen, seen
 PY
 
+# --- exceptions: a muted finding is still shipped, flagged, with the reason;
+# an expired one no longer mutes and warns; one matching no rule is listed
+cat >"$work/exc.yml" <<'YML'
+exceptions:
+  - rules: [host.sshd.permit_root_login]
+    hosts: ["legacy-*"]
+    reason: legacy app needs root ssh until migration
+    owner: platform-team
+    expires: 2099-12-31
+  - rules: [host.sshd.max_auth_tries]
+    reason: old exception
+    owner: secops
+    expires: 2020-01-01
+  - rules: [host.sshd.permit_rot_login]
+    reason: typo in the rule id
+    owner: someone
+    expires: 2099-01-01
+YML
+chmod 600 "$work/exc.yml"
+expect_exit 0 "scan with exceptions" -- "$vigil" scan --config "$work/exc.yml" --host-root "$work/violating" --output "file:$work/exc.ndjson"
+grep -q "exceptions\[1\] (owner secops, reason 'old exception') expired on 2020-01-01 and no longer mutes" "$work/stderr" && ok || fail "expired exception warning"
+grep -q "muted by exceptions: 1" "$work/stderr" && ok || fail "muted count in the summary"
+$py - "$work/exc.ndjson" <<'PY' && ok || fail "muted findings"
+import json, sys
+muted = {}
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if d["event"]["dataset"] == "vigil.scan":
+        assert d["vigil"]["scan"]["findings"]["muted"] == 1, d["vigil"]["scan"]["findings"]
+        continue
+    muted[d["rule"]["id"]] = (d["vigil"]["muted"], d["vigil"].get("mute_reason"), d["result"]["evaluation"])
+assert muted["host.sshd.permit_root_login"] == (True, "legacy app needs root ssh until migration", "failed"), muted["host.sshd.permit_root_login"]
+assert muted["host.sshd.max_auth_tries"] == (False, None, "failed"), muted["host.sshd.max_auth_tries"]
+assert sum(1 for v in muted.values() if v[0]) == 1
+PY
+expect_exit 0 "config check with exceptions" -- "$vigil" config check --config "$work/exc.yml"
+grep -q "exceptions\[2\] (owner someone) matches no loaded rule" "$work/stderr" && ok || fail "unmatched exception listed"
+printf 'exceptions:\n  - reason: r\n    owner: o\n    expires: 2099-01-01\n' >"$work/exc-empty.yml"
+chmod 600 "$work/exc-empty.yml"
+expect_exit 2 "exception matching everything" -- "$vigil" scan --config "$work/exc-empty.yml" --host-root "$work/compliant"
+stderr_is "exceptions\[0\]: matches every finding"
+
 # --- bad usage, configuration and rules: exit 2, one line naming the place
 expect_exit 2 "missing host root" -- "$vigil" scan --host-root "$work/does-not-exist"
 stderr_is "does-not-exist"
