@@ -774,13 +774,7 @@ enum vg_err vg_json_dump(const struct vg_json *v, struct vg_buf *out)
 {
     if (!v)
         return VG_ERR_INVALID;
-    size_t mark = out->len;
-    enum vg_err err = write_value(v, out, 0);
-    if (err) {
-        /* leave out as it was */
-        out->len = mark;
-        if (out->data)
-            out->data[mark] = '\0';
-    }
-    return err;
+    /* on VG_ERR_LIMIT out keeps the prefix that fit: reasons quote values
+     * that way, cut and marked "..." */
+    return write_value(v, out, 0);
 }

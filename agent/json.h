@@ -93,7 +93,8 @@ struct vg_json *vg_json_parse(const char *text, size_t len, char *errbuf, size_t
 
 /* Appends the compact JSON text of v to out. Strings that are not valid
  * UTF-8 are written with U+FFFD for each bad byte. Non-finite doubles are
- * written as null. */
+ * written as null. When out's bound is reached (VG_ERR_LIMIT), out keeps
+ * the prefix that fit. */
 enum vg_err vg_json_dump(const struct vg_json *v, struct vg_buf *out);
 
 /* Appends the JSON string literal of s[0..n) (quoted, escaped, invalid

@@ -6,9 +6,11 @@
  */
 #include "identity.h"
 #include "log.h"
+#include "report.h"
 #include "scan.h"
 #include "timeutil.h"
 #include "../checks/exception.h"
+#include "../checks/framework.h"
 #include "../checks/rule.h"
 #include "../config/config.h"
 #include "vg_version.h"
@@ -48,6 +50,9 @@ static void usage(FILE *f)
             "  rules list [--config FILE] [--rules PATH]...\n"
             "  rules show ID [--config FILE] [--rules PATH]...\n"
             "  rules validate [PATH...]\n"
+            "  report [--config FILE] [--framework ID] [--format table|json|html]\n"
+            "                        per framework, the controls that pass, fail, are unknown\n"
+            "                        or need manual evidence, from the last scan of each target\n"
             "  version               version, commit, linked libraries\n"
             "\n"
             "exit codes: 0 done, 1 runtime failure, 2 bad usage, configuration or rules,\n"
@@ -66,12 +71,14 @@ struct cli {
     const char *fail_on;
     const char *log_level;
     const char *debug;
+    const char *framework;
+    const char *format;
     char **rest;          /* positional arguments */
     int nrest;
 };
 
 enum { OPT_CONFIG = 256, OPT_HOST_ROOT, OPT_OUTPUT, OPT_RULES, OPT_FAIL_ON, OPT_LOG_LEVEL,
-       OPT_DEBUG, OPT_HELP };
+       OPT_DEBUG, OPT_HELP, OPT_FRAMEWORK, OPT_FORMAT };
 
 static const struct option long_opts[] = {
     { "config", required_argument, NULL, OPT_CONFIG },
@@ -82,6 +89,8 @@ static const struct option long_opts[] = {
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
     { "debug", required_argument, NULL, OPT_DEBUG },
     { "help", no_argument, NULL, OPT_HELP },
+    { "framework", required_argument, NULL, OPT_FRAMEWORK },
+    { "format", required_argument, NULL, OPT_FORMAT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -113,6 +122,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         case OPT_FAIL_ON: c->fail_on = optarg; break;
         case OPT_LOG_LEVEL: c->log_level = optarg; break;
         case OPT_DEBUG: c->debug = optarg; break;
+        case OPT_FRAMEWORK: c->framework = optarg; break;
+        case OPT_FORMAT: c->format = optarg; break;
         case OPT_HELP: usage(stdout); exit(0);
         default:
             if (optopt && optopt < 256)
@@ -344,6 +355,7 @@ static int cmd_scan(int argc, char **argv)
             .namespace = cfg->outputs.namespace,
             .outputs = outputs,
             .noutputs = nopen,
+            .state_dir = cfg->agent.state_dir,
             .exceptions = exceptions,
         };
         struct vg_scan_result res;
@@ -521,6 +533,54 @@ static int cmd_rules(int argc, char **argv)
     return rc;
 }
 
+/* ---- report -------------------------------------------------------------- */
+
+static int cmd_report(int argc, char **argv)
+{
+    struct cli c;
+    int rc = parse_cli(argc, argv, &c);
+    if (rc)
+        return rc;
+    if (c.nrest) {
+        fprintf(stderr, "vigil report: unexpected argument '%s'\n", c.rest[0]);
+        return EXIT_USAGE;
+    }
+    int fmt = c.format ? vg_report_format_parse(c.format) : VG_REPORT_TABLE;
+    if (fmt < 0) {
+        fprintf(stderr, "vigil: --format: '%s' is not one of table, json, html\n", c.format);
+        return EXIT_USAGE;
+    }
+    struct vg_config *cfg = load_config(c.config);
+    if (!cfg)
+        return EXIT_USAGE;
+    rc = setup_logging(&c, cfg);
+    char dirbuf[PATH_MAX + 64], err[4096];
+    struct vg_catalog *cat = rc ? NULL : vg_catalog_new();
+    if (!rc && !cat) {
+        fprintf(stderr, "vigil: out of memory\n");
+        rc = EXIT_RUNTIME;
+    }
+    if (!rc && vg_catalog_load_path(cat, default_data_dir("frameworks", "VIGIL_FRAMEWORKS_DIR",
+                                                          dirbuf, sizeof(dirbuf)),
+                                    err, sizeof(err)) != VG_OK) {
+        fprintf(stderr, "vigil: %s\n", err);
+        rc = EXIT_USAGE;
+    }
+    if (!rc) {
+        struct vg_report_opts o = { .state_dir = cfg->agent.state_dir, .catalog = cat,
+                                    .framework = c.framework,
+                                    .format = (enum vg_report_format)fmt };
+        enum vg_err e = vg_report_run(&o, stdout, err, sizeof(err));
+        if (e) {
+            fprintf(stderr, "vigil: %s\n", err);
+            rc = e == VG_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+        }
+    }
+    vg_catalog_destroy(cat);
+    vg_config_destroy(cfg);
+    return rc;
+}
+
 /* ---- version ------------------------------------------------------------- */
 
 static int cmd_version(void)
@@ -546,6 +606,8 @@ int main(int argc, char **argv)
         return cmd_config(argc - 1, argv + 1);
     if (strcmp(cmd, "rules") == 0)
         return cmd_rules(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
         return cmd_version();
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -1,5 +1,6 @@
 #include "scan.h"
 #include "log.h"
+#include "results.h"
 #include "timeutil.h"
 
 #include <stdio.h>
@@ -71,9 +72,36 @@ struct scan_run {
     struct vg_target_info *info;
     struct vg_ecs_cache *cache;
     struct vg_buf line;
+    struct vg_results *kept;   /* this scan's lines for vigil report; NULL: none */
+    bool kept_opened;
     char *errbuf;
     size_t errlen;
 };
+
+/* Keeps an emitted line for vigil report. The store opens at the first
+ * line, when the provider has named the target. Its failures are logged
+ * and never stop the scan. */
+static void keep_line(struct scan_run *s)
+{
+    /* demo findings are synthetic volume, not compliance evidence */
+    if (!s->o->state_dir || strcmp(s->meta.provider, "demo") == 0)
+        return;
+    if (!s->kept_opened) {
+        char why[1024];
+        s->kept_opened = true;
+        s->kept = vg_results_begin(s->o->state_dir, s->meta.provider, s->info->host_name, why,
+                                   sizeof(why));
+        if (!s->kept)
+            vg_log(VG_LOG_WARN, "scan", "%s; vigil report will not see this scan", why);
+    }
+    enum vg_err err;
+    if (s->kept && (err = vg_results_add(s->kept, s->line.data, s->line.len)) != VG_OK) {
+        vg_log(VG_LOG_WARN, "scan", "the results of this scan will not be kept for vigil "
+               "report: %s", vg_strerror(err));
+        vg_results_abort(s->kept);
+        s->kept = NULL;
+    }
+}
 
 /* Evaluates every rule of the resource's type and emits the findings;
  * takes ownership of rsc. */
@@ -113,6 +141,8 @@ static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
                      rsc->id, vg_strerror(err));
         else
             err = emit_line(o, &s->line, s->errbuf, s->errlen);
+        if (!err)
+            keep_line(s);
         vg_eval_result_clear(&er);
     }
     vg_resource_destroy(rsc);
@@ -173,6 +203,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
                              errlen);
     snprintf(res->target, sizeof(res->target), "%s", info.host_name ? info.host_name : "?");
     if (err) {
+        vg_results_abort(s.kept);
         vg_buf_free(&s.line);
         vg_ecs_cache_destroy(s.cache);
         vg_target_info_clear(&info);
@@ -192,8 +223,19 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
 
     res->stats.ended_ms = res->started_ms + (vg_time_mono_ms() - t0);
     err = emit(o, vg_ecs_summary_doc(&s.meta, &res->stats), &s.line, errbuf, errlen);
+    if (!err)
+        keep_line(&s);
     for (size_t i = 0; !err && i < o->noutputs; i++)
         err = vg_output_flush(&o->outputs[i], errbuf, errlen);
+    /* the last scan's results are replaced only when every output took
+     * every line */
+    if (!err && s.kept) {
+        char why[1024];
+        if (vg_results_commit(s.kept, why, sizeof(why)) != VG_OK)
+            vg_log(VG_LOG_WARN, "scan", "%s", why);
+    } else {
+        vg_results_abort(s.kept);
+    }
 
     vg_buf_free(&s.line);
     vg_ecs_cache_destroy(s.cache);

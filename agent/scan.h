@@ -24,6 +24,8 @@ struct vg_scan_opts {
     const char *namespace;
     struct vg_output *outputs;          /* borrowed */
     size_t noutputs;
+    const char *state_dir;              /* the last scan is kept there for vigil report;
+                                           NULL: not kept */
     struct vg_exceptions *exceptions;   /* borrowed, may be NULL; one scan at a time */
 };
 

@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config git
 libcurl4-openssl-dev libssl-dev libyajl-dev librdkafka-dev libzstd-dev
 libyaml-dev libexpat1-dev zlib1g-dev
 clang libclang-rt-dev
-python3"
+python3 chromium"
 
 missing=""
 for p in $PKGS; do
