@@ -11,6 +11,18 @@
  *   host.file.group     host://NAME/file/etc/group
  *   host.file.gshadow   host://NAME/file/etc/gshadow
  *   host.accounts       host://NAME/accounts          identity / linux-accounts
+ *   host.packages       host://NAME/packages          package / linux-dpkg
+ *   host.services       host://NAME/services          configuration / linux-systemd
+ *   host.audit          host://NAME/audit             configuration / linux-auditd
+ *   host.firewall       host://NAME/firewall          configuration / linux-nftables
+ *   host.cron           host://NAME/cron              configuration / linux-cron
+ *   host.sysctl         host://NAME/sysctl            configuration / linux-sysctl
+ *   host.mounts         host://NAME/mounts            configuration / linux-mounts
+ *   host.modules        host://NAME/kernel-modules    configuration / linux-kernel-modules
+ *   host.grub           host://NAME/grub              configuration / linux-grub
+ *   host.logindefs      host://NAME/login.defs        configuration / linux-login-defs
+ *   host.pwquality      host://NAME/pwquality         configuration / linux-pwquality
+ *   host.limits         host://NAME/limits            configuration / linux-limits
  */
 #include "host.h"
 #include "../provider.h"
@@ -39,6 +51,26 @@ static enum vg_err host_collect(const struct vg_scan_params *p, struct vg_resour
         err = host_files_collect(&hr, info->host_name, &ids, out);
     if (!err)
         err = host_accounts_collect(&hr, info->host_name, &ids, out);
+    if (!err)
+        err = host_packages_collect(&hr, info->host_name, out);
+    if (!err)
+        err = host_services_collect(&hr, info->host_name, out);
+    if (!err)
+        err = host_audit_collect(&hr, info->host_name, out);
+    if (!err)
+        err = host_firewall_collect(&hr, info->host_name, out);
+    if (!err)
+        err = host_cron_collect(&hr, info->host_name, &ids, out);
+    if (!err)
+        err = host_sysctl_collect(&hr, info->host_name, out);
+    if (!err)
+        err = host_mounts_collect(&hr, info->host_name, out);
+    if (!err)
+        err = host_modules_collect(&hr, info->host_name, out);
+    if (!err)
+        err = host_grub_collect(&hr, info->host_name, out);
+    if (!err)
+        err = host_logindefs_collect(&hr, info->host_name, out);
     host_ids_free(&ids);
     host_root_close(&hr);
     if (err)

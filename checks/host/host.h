@@ -138,4 +138,128 @@ long host_sshd_convtime(const char *s);
  * ("!..." or "*..."), or "hash". */
 const char *host_password_class(const char *field);
 
+/* ---- packages, services, audit, firewall, cron ---- */
+
+/* dpkg.c: adds host.packages, what dpkg's database says is installed
+ * (/var/lib/dpkg/status, then the journal in /var/lib/dpkg/updates/). */
+enum vg_err host_packages_collect(const struct host_root *hr, const char *host_name,
+                                  struct vg_resource_list *out);
+/* Parses deb-status(5) text (the status file or one journal file) into
+ * records, an object "PACKAGE:ARCH" -> {"package","architecture",
+ * "version","want","status"}; a later record replaces an earlier one, as
+ * dpkg applies its journal. VG_OK, VG_ERR_NOMEM, or VG_ERR_PARSE with
+ * "line N: why" in errbuf (dpkg itself refuses such a database). */
+enum vg_err host_dpkg_parse(const char *text, size_t len, struct vg_json *records, char *errbuf,
+                            size_t errlen);
+/* Sets the host.packages fields ("installed", "names", "config_files",
+ * "count") built from records into doc. VG_OK or VG_ERR_NOMEM. */
+enum vg_err host_dpkg_doc(const struct vg_json *records, struct vg_json *doc);
+
+/* systemd.c: adds host.services, unit files and their enablement read
+ * from the unit directories (no systemctl, no /run). */
+enum vg_err host_services_collect(const struct host_root *hr, const char *host_name,
+                                  struct vg_resource_list *out);
+
+/* audit.c: adds host.audit, the audit rules (the *.rules files of
+ * /etc/audit/rules.d, else /etc/audit/audit.rules) and
+ * /etc/audit/auditd.conf. */
+enum vg_err host_audit_collect(const struct host_root *hr, const char *host_name,
+                               struct vg_resource_list *out);
+/* Parses audit rules in auditctl -R syntax, appending to doc's "watches"
+ * and "syscalls" arrays and setting its control keys ("enabled",
+ * "immutable", "backlog_limit", "failure_mode"). file names the text in
+ * sources. VG_OK, VG_ERR_NOMEM, or VG_ERR_PARSE with "FILE:LINE: why" in
+ * errbuf. */
+enum vg_err host_audit_parse_rules(const char *text, size_t len, const char *file,
+                                   struct vg_json *doc, char *errbuf, size_t errlen);
+
+/* nftables.c: adds host.firewall, the nftables ruleset that
+ * /etc/nftables.conf (and what it includes) loads at boot. */
+enum vg_err host_firewall_collect(const struct host_root *hr, const char *host_name,
+                                  struct vg_resource_list *out);
+/* Reads nftables text as `nft -f` would, as far as tables and chains go,
+ * setting "tables", "chains" and "files" into doc. Includes are read under
+ * hr, or refused when hr is NULL. VG_OK, VG_ERR_NOMEM, or VG_ERR_PARSE
+ * with "FILE:LINE: why" in errbuf (syntax we do not know is an error, not
+ * a guess). */
+enum vg_err host_nft_parse(const struct host_root *hr, const char *text, size_t len,
+                           const char *file, struct vg_json *doc, char *errbuf, size_t errlen);
+
+/* cron.c: adds host.cron, modes and owners of /etc/crontab, the
+ * /etc/cron.* directories and the cron and at allow/deny files. */
+enum vg_err host_cron_collect(const struct host_root *hr, const char *host_name,
+                              const struct host_ids *ids, struct vg_resource_list *out);
+
+/* ---- kernel, boot and login policy ---- */
+
+/* Bounds of these collectors (input from the host never grows past them). */
+#define HOST_MAX_CONF_FILES   1024    /* files of one *.d configuration set */
+#define HOST_MAX_SYSCTL_KEYS  4096    /* sysctl keys tracked (and ignored lines listed) */
+#define HOST_MAX_MOUNTS       16384   /* fstab or mounts lines kept */
+#define HOST_MAX_MODULES      4096    /* kernel modules named or loaded */
+#define HOST_MAX_BOOT_PARAMS  1024    /* parameters of one kernel command line */
+#define HOST_MAX_BOOT_ENTRIES 256     /* linux lines kept from grub.cfg */
+#define HOST_MAX_SHELL_VARS   256     /* variables tracked in /etc/default/grub */
+#define HOST_MAX_GLOBS        256     /* sysctl glob keys, modprobe install patterns */
+
+/* The files of a configuration set as systemd's conf_files_list() and
+ * kmod list them: every entry named *SUFFIX (not hidden) in dirs (a NULL-
+ * terminated list, highest precedence first); of entries of the same name
+ * only the first directory's counts; sorted by name. An entry that is a
+ * link to /dev/null (or resolves to a character device) masks its name:
+ * its path goes to masked (when not NULL), not to files; a dangling link
+ * or a directory is skipped. Paths are appended. 0, ENOMEM,
+ * HOST_E_TOOMANY, or the error of a directory that exists but cannot be
+ * read (errpath names it): a silent gap could hide a setting. */
+int host_conf_files(const struct host_root *hr, const char *const *dirs, const char *suffix,
+                    struct host_strv *files, struct host_strv *masked, char *errpath,
+                    size_t errpathlen);
+
+/* sysctl.c: adds host.sysctl, runtime (/proc/sys) and persisted
+ * (sysctl.d, /etc/sysctl.conf) kernel parameters. */
+enum vg_err host_sysctl_collect(const struct host_root *hr, const char *host_name,
+                                struct vg_resource_list *out);
+/* The slash form of a sysctl key as systemd-sysctl normalizes it
+ * ("net.ipv4.conf.eth0/100.rp_filter" -> "net/ipv4/conf/eth0.100/rp_filter");
+ * false for a key we refuse (empty, "..", too long or deep). */
+bool host_sysctl_normalize(const char *key, char *out, size_t len);
+
+/* mounts.c: adds host.mounts, /etc/fstab, /tmp at boot (fstab, tmp.mount)
+ * and the mounts in force (/proc/1/mounts). */
+enum vg_err host_mounts_collect(const struct host_root *hr, const char *host_name,
+                                struct vg_resource_list *out);
+/* Parses fstab(5) / /proc/mounts text, appending to entries one
+ * {"device","mountpoint","fstype","options":[...],"source":"FILE:LINE"}
+ * per line, and to malformed (when not NULL) {"source","mountpoint"?} per
+ * line of fewer than three fields; at most max of each (*truncated set
+ * past it). VG_OK or VG_ERR_NOMEM. */
+enum vg_err host_fstab_parse(const char *text, size_t len, const char *file,
+                             struct vg_json *entries, struct vg_json *malformed, size_t max,
+                             bool *truncated);
+
+/* modules.c: adds host.modules, modprobe.d install/blacklist lines per
+ * module and the loaded modules (/proc/modules). */
+enum vg_err host_modules_collect(const struct host_root *hr, const char *host_name,
+                                 struct vg_resource_list *out);
+
+/* grub.c: adds host.grub, the kernel command line from /etc/default/grub
+ * (+ grub.d), /boot/grub/grub.cfg and /proc/cmdline. */
+enum vg_err host_grub_collect(const struct host_root *hr, const char *host_name,
+                              struct vg_resource_list *out);
+/* Splits a kernel command line into params (an object) as the kernel
+ * does: name -> integer, string, or true for a bare name; the last of a
+ * name wins; "--" ends it. VG_OK or VG_ERR_NOMEM. */
+enum vg_err host_boot_params(const char *cmdline, struct vg_json *params);
+/* Runs shell text the way grub.c reads /etc/default/grub and returns var's
+ * value (caller frees), or NULL with why it is unknown in why ("" when
+ * var is not set). */
+char *host_grub_shell_value(const char *text, size_t len, const char *var, char *why,
+                            size_t whylen);
+
+/* logindefs.c: adds host.logindefs (/etc/login.defs), host.pwquality
+ * (pwquality.conf(.d) and pam_pwquality's arguments) and host.limits
+ * (the hard core-file limit of limits.conf(.d)). */
+enum vg_err host_logindefs_collect(const struct host_root *hr, const char *host_name,
+                                   struct vg_resource_list *out);
+
 #endif

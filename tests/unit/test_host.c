@@ -237,7 +237,23 @@ VG_TEST(resources_ids_and_types)
     struct scan s;
     scan_root(&s, t.root);
     CHECK_EQ_INT(s.err, VG_OK);
-    CHECK_EQ_INT(s.list.n, 6);
+    /* the account and sshd resources come first; the kernel, boot,
+     * package, service, audit, firewall and cron collectors follow, one
+     * resource each (their own tests check those) */
+    CHECK_EQ_INT(s.list.n, 18);
+    static const char *const later_types[] = {
+        "host.sysctl", "host.mounts", "host.modules", "host.grub", "host.logindefs",
+        "host.pwquality", "host.limits", "host.packages", "host.services", "host.audit",
+        "host.firewall", "host.cron",
+    };
+    for (size_t k = 0; k < sizeof(later_types) / sizeof(later_types[0]); k++) {
+        bool found = false;
+        for (size_t i = 0; i < s.list.n; i++)
+            found = found || strcmp(s.list.items[i]->type, later_types[k]) == 0;
+        if (!found)
+            fprintf(stderr, "  no resource of type %s\n", later_types[k]);
+        CHECK(found);
+    }
     static const struct {
         const char *type, *id, *name, *ecs, *sub;
     } want[] = {
