@@ -99,7 +99,9 @@ enum vg_err vg_spool_cursor(struct vg_spool *s, const char *name, struct vg_spoo
 /* Reads up to max events after the cursor's read position (which starts at
  * the acknowledged position and moves with each read), waiting up to
  * timeout_ms for one to arrive (0: do not wait). VG_OK with b->n == 0 when
- * nothing came. */
+ * nothing came (or vg_spool_interrupt() was called). A batch never spans
+ * two appended batches. VG_ERR_LIMIT when the cursor has read
+ * VG_SPOOL_MAX_WINDOW appended batches without acknowledging any. */
 enum vg_err vg_spool_read(struct vg_spool_cursor *c, size_t max, int timeout_ms,
                           struct vg_spool_batch *b);
 void vg_spool_batch_release(struct vg_spool_batch *b);
@@ -117,5 +119,16 @@ enum vg_err vg_spool_ack(struct vg_spool_cursor *c, struct vg_spool_pos pos, cha
 uint64_t vg_spool_pending(struct vg_spool_cursor *c);
 
 void vg_spool_get_stats(struct vg_spool *s, struct vg_spool_stats *out);
+
+/* Makes every wait in the spool (append when full, read) return now, and
+ * every later one at once: append then fails with VG_ERR_LIMIT, read
+ * returns what it has. For shutting down threads before vg_spool_close(). */
+void vg_spool_interrupt(struct vg_spool *s);
+
+/* Forgets the cursors found on disk at open that no one has opened since
+ * with vg_spool_cursor() (outputs removed from the configuration), and
+ * deletes their files, so they no longer hold segments. Call it once every
+ * output has opened its cursor. Returns how many were removed (logged). */
+size_t vg_spool_prune(struct vg_spool *s);
 
 #endif
