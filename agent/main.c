@@ -8,6 +8,7 @@
 #include "log.h"
 #include "report.h"
 #include "scan.h"
+#include "setup.h"
 #include "timeutil.h"
 #include "../checks/exception.h"
 #include "../checks/framework.h"
@@ -15,7 +16,11 @@
 #include "../config/config.h"
 #include "vg_version.h"
 
+#include <curl/curl.h>
+#include <expat.h>
 #include <openssl/crypto.h>
+#include <zlib.h>
+#include <zstd.h>
 #include <yajl/yajl_version.h>
 #include <yaml.h>
 
@@ -53,6 +58,9 @@ static void usage(FILE *f)
             "  report [--config FILE] [--framework ID] [--format table|json|html]\n"
             "                        per framework, the controls that pass, fail, are unknown\n"
             "                        or need manual evidence, from the last scan of each target\n"
+            "  setup [--config FILE] [--dry-run]\n"
+            "                        install the Elasticsearch assets (index templates, ingest\n"
+            "                        pipeline, ILM policy, latest-findings transform)\n"
             "  version               version, commit, linked libraries\n"
             "\n"
             "exit codes: 0 done, 1 runtime failure, 2 bad usage, configuration or rules,\n"
@@ -73,12 +81,13 @@ struct cli {
     const char *debug;
     const char *framework;
     const char *format;
+    bool dry_run;
     char **rest;          /* positional arguments */
     int nrest;
 };
 
 enum { OPT_CONFIG = 256, OPT_HOST_ROOT, OPT_OUTPUT, OPT_RULES, OPT_FAIL_ON, OPT_LOG_LEVEL,
-       OPT_DEBUG, OPT_HELP, OPT_FRAMEWORK, OPT_FORMAT };
+       OPT_DEBUG, OPT_HELP, OPT_FRAMEWORK, OPT_FORMAT, OPT_DRY_RUN };
 
 static const struct option long_opts[] = {
     { "config", required_argument, NULL, OPT_CONFIG },
@@ -91,6 +100,7 @@ static const struct option long_opts[] = {
     { "help", no_argument, NULL, OPT_HELP },
     { "framework", required_argument, NULL, OPT_FRAMEWORK },
     { "format", required_argument, NULL, OPT_FORMAT },
+    { "dry-run", no_argument, NULL, OPT_DRY_RUN },
     { NULL, 0, NULL, 0 },
 };
 
@@ -124,6 +134,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         case OPT_DEBUG: c->debug = optarg; break;
         case OPT_FRAMEWORK: c->framework = optarg; break;
         case OPT_FORMAT: c->format = optarg; break;
+        case OPT_DRY_RUN: c->dry_run = true; break;
         case OPT_HELP: usage(stdout); exit(0);
         default:
             if (optopt && optopt < 256)
@@ -581,6 +592,34 @@ static int cmd_report(int argc, char **argv)
     return rc;
 }
 
+/* ---- setup --------------------------------------------------------------- */
+
+static int cmd_setup(int argc, char **argv)
+{
+    struct cli c;
+    int rc = parse_cli(argc, argv, &c);
+    if (rc)
+        return rc;
+    if (c.nrest) {
+        fprintf(stderr, "vigil setup: unexpected argument '%s'\n", c.rest[0]);
+        return EXIT_USAGE;
+    }
+    struct vg_config *cfg = load_config(c.config);
+    if (!cfg)
+        return EXIT_USAGE;
+    rc = setup_logging(&c, cfg);
+    if (!rc) {
+        char err[2048];
+        enum vg_err e = vg_setup_run(cfg, c.dry_run, stdout, err, sizeof(err));
+        if (e) {
+            fprintf(stderr, "vigil: setup: %s\n", err);
+            rc = e == VG_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
+        }
+    }
+    vg_config_destroy(cfg);
+    return rc;
+}
+
 /* ---- version ------------------------------------------------------------- */
 
 static int cmd_version(void)
@@ -590,6 +629,10 @@ static int cmd_version(void)
     printf("  OpenSSL %s\n", OpenSSL_version(OPENSSL_VERSION_STRING));
     printf("  yajl %d.%d.%d\n", y / 10000, (y / 100) % 100, y % 100);
     printf("  libyaml %s\n", yaml_get_version_string());
+    printf("  %s\n", curl_version());
+    printf("  zstd %s\n", ZSTD_versionString());
+    printf("  zlib %s\n", zlibVersion());
+    printf("  %s\n", XML_ExpatVersion());
     return 0;
 }
 
@@ -600,6 +643,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    /* before any thread exists, as libcurl asks */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (strcmp(cmd, "scan") == 0)
         return cmd_scan(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
@@ -608,6 +653,8 @@ int main(int argc, char **argv)
         return cmd_rules(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "setup") == 0)
+        return cmd_setup(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
         return cmd_version();
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
