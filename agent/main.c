@@ -14,6 +14,9 @@
 #include "../checks/framework.h"
 #include "../checks/rule.h"
 #include "../config/config.h"
+#include "../config/schema.h"
+#include "../outputs/es/es.h"
+#include "../outputs/spool.h"
 #include "vg_version.h"
 
 #include <curl/curl.h>
@@ -46,9 +49,12 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  scan [--config FILE] [--host-root DIR] [--output SPEC]... [--rules PATH]...\n"
-            "       [--fail-on SEVERITY] [--log-level LEVEL] [--debug AREAS]\n"
+            "       [--fail-on SEVERITY] [--timeout DURATION] [--log-level LEVEL] [--debug AREAS]\n"
             "                        run the configured scans once; findings as ECS NDJSON\n"
             "                        (SPEC: stdout, file:PATH); summary on stderr\n"
+            "  drain [--config FILE] [--timeout DURATION]\n"
+            "                        deliver what the spool holds to the network outputs, scan\n"
+            "                        nothing, then exit\n"
             "  config check [--config FILE]\n"
             "                        validate and print the effective configuration\n"
             "  config reference      print every configuration key (Markdown)\n"
@@ -81,13 +87,14 @@ struct cli {
     const char *debug;
     const char *framework;
     const char *format;
+    const char *timeout;
     bool dry_run;
     char **rest;          /* positional arguments */
     int nrest;
 };
 
 enum { OPT_CONFIG = 256, OPT_HOST_ROOT, OPT_OUTPUT, OPT_RULES, OPT_FAIL_ON, OPT_LOG_LEVEL,
-       OPT_DEBUG, OPT_HELP, OPT_FRAMEWORK, OPT_FORMAT, OPT_DRY_RUN };
+       OPT_DEBUG, OPT_HELP, OPT_FRAMEWORK, OPT_FORMAT, OPT_DRY_RUN, OPT_TIMEOUT };
 
 static const struct option long_opts[] = {
     { "config", required_argument, NULL, OPT_CONFIG },
@@ -101,6 +108,7 @@ static const struct option long_opts[] = {
     { "framework", required_argument, NULL, OPT_FRAMEWORK },
     { "format", required_argument, NULL, OPT_FORMAT },
     { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -135,6 +143,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         case OPT_FRAMEWORK: c->framework = optarg; break;
         case OPT_FORMAT: c->format = optarg; break;
         case OPT_DRY_RUN: c->dry_run = true; break;
+        case OPT_TIMEOUT: c->timeout = optarg; break;
         case OPT_HELP: usage(stdout); exit(0);
         default:
             if (optopt && optopt < 256)
@@ -267,6 +276,83 @@ static struct vg_ruleset *load_rules(const struct vg_config *cfg, const struct c
 
 /* ---- scan ---------------------------------------------------------------- */
 
+/* Opens the spool and starts the Elasticsearch output on it. Returns 0 or
+ * an exit code, with the reason on stderr. */
+static int open_network_outputs(const struct vg_config *cfg, struct vg_spool **spool,
+                                struct vg_es **es)
+{
+    char err[1024], dir[PATH_MAX];
+    bool memory = strcmp(cfg->spool.type, "memory") == 0;
+    if (!memory && !cfg->spool.path) {
+        /* the default spool lives in the state directory */
+        if (mkdir(cfg->agent.state_dir, 0750) != 0 && errno != EEXIST) {
+            fprintf(stderr, "vigil: cannot create the state directory %s: %s\n",
+                    cfg->agent.state_dir, strerror(errno));
+            return EXIT_RUNTIME;
+        }
+        if (snprintf(dir, sizeof(dir), "%s/spool", cfg->agent.state_dir) >= (int)sizeof(dir)) {
+            fprintf(stderr, "vigil: the state directory's path is too long\n");
+            return EXIT_USAGE;
+        }
+    }
+    struct vg_spool_opts so = {
+        .dir = memory ? NULL : cfg->spool.path ? cfg->spool.path : dir,
+        .max_bytes = (uint64_t)cfg->spool.max_bytes,
+        .segment_bytes = (uint64_t)cfg->spool.segment_bytes,
+        .when_full = strcmp(cfg->spool.when_full, "drop_oldest") == 0 ? VG_SPOOL_DROP_OLDEST
+                                                                     : VG_SPOOL_BLOCK,
+        .fsync = strcmp(cfg->spool.fsync, "batch") == 0,
+    };
+    *spool = vg_spool_open(&so, err, sizeof(err));
+    if (!*spool) {
+        fprintf(stderr, "vigil: spool: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    *es = vg_es_new(cfg, *spool, cfg->agent.state_dir, err, sizeof(err));
+    if (!*es) {
+        fprintf(stderr, "vigil: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (vg_es_start(*es) != VG_OK) {
+        fprintf(stderr, "vigil: cannot start the Elasticsearch output\n");
+        return EXIT_RUNTIME;
+    }
+    /* cursors of outputs no longer configured must not pin the spool */
+    size_t pruned = vg_spool_prune(*spool);
+    if (pruned)
+        vg_log(VG_LOG_INFO, "spool", "removed %zu cursors of outputs no longer configured",
+               pruned);
+    return 0;
+}
+
+/* Waits until the Elasticsearch output has delivered everything in the
+ * spool, or the deadline. Returns 0 or EXIT_RUNTIME, saying why. */
+static int drain_network_outputs(struct vg_es *es, int64_t deadline)
+{
+    uint64_t left = 0;
+    enum vg_err e = vg_es_drain(es, deadline, &left);
+    struct vg_es_stats st;
+    vg_es_get_stats(es, &st);
+    vg_es_stop(es);
+    if (e == VG_OK) {
+        fprintf(stderr, "vigil: elasticsearch: %llu events delivered (%llu were there already), "
+                        "%llu dead-lettered, %llu resent\n",
+                (unsigned long long)st.delivered, (unsigned long long)st.duplicates,
+                (unsigned long long)st.dead_lettered, (unsigned long long)st.retried);
+        return 0;
+    }
+    char why[1024] = "";
+    vg_es_last_error(es, why, sizeof(why));
+    if (e == VG_ERR_LIMIT)
+        fprintf(stderr, "vigil: elasticsearch: timeout with %llu events not yet delivered; they "
+                        "stay in the spool and the next start delivers them%s%s\n",
+                (unsigned long long)left, why[0] ? ": " : "", why);
+    else
+        fprintf(stderr, "vigil: elasticsearch: %s; %llu events stay in the spool\n",
+                why[0] ? why : vg_strerror(e), (unsigned long long)left);
+    return EXIT_RUNTIME;
+}
+
 static int cmd_scan(int argc, char **argv)
 {
     struct cli c;
@@ -276,6 +362,14 @@ static int cmd_scan(int argc, char **argv)
     if (c.nrest) {
         fprintf(stderr, "vigil scan: unexpected argument '%s'\n", c.rest[0]);
         return EXIT_USAGE;
+    }
+    int64_t timeout_s = 300;
+    if (c.timeout) {
+        if (vg_config_parse_duration(c.timeout, &timeout_s) != 0 || timeout_s < 0) {
+            fprintf(stderr, "vigil: --timeout: '%s' is not a duration (30s, 15m, 1h; 0: no "
+                            "limit)\n", c.timeout);
+            return EXIT_USAGE;
+        }
     }
     int fail_on = -1;
     if (c.fail_on) {
@@ -347,6 +441,19 @@ static int cmd_scan(int argc, char **argv)
         }
     }
 
+    /* the network outputs read the spool: open it, start them, and let
+     * the scan write into it (--output replaces them, as every output) */
+    struct vg_spool *spool = NULL;
+    struct vg_es *es = NULL;
+    int64_t deadline = timeout_s > 0 ? vg_time_mono_ms() + timeout_s * 1000 : -1;   /* 0: none */
+    if (!rc && !c.noutputs && cfg->outputs.es.enabled) {
+        rc = open_network_outputs(cfg, &spool, &es);
+        if (!rc && vg_output_spool(&outputs[nopen], spool, deadline) == VG_OK)
+            nopen++;
+        else if (!rc)
+            rc = EXIT_RUNTIME;
+    }
+
     char agent_id[VG_UUID_STR_LEN];
     if (!rc)
         vg_agent_id(cfg->agent.state_dir, agent_id);
@@ -383,6 +490,15 @@ static int cmd_scan(int argc, char **argv)
     }
     for (size_t i = 0; i < nopen; i++)
         vg_output_close(&outputs[i]);
+    /* everything produced, and anything left from before, is delivered
+     * before vigil scan returns, or the timeout says what remains */
+    if (es) {
+        int drc = drain_network_outputs(es, rc ? vg_time_mono_ms() : deadline);
+        if (!rc)
+            rc = drc;
+    }
+    vg_es_destroy(es);
+    vg_spool_close(spool);
     vg_exceptions_destroy(exceptions);
     vg_ruleset_destroy(rules);
     vg_config_destroy(cfg);
@@ -391,6 +507,45 @@ static int cmd_scan(int argc, char **argv)
                 vg_severity_name((enum vg_severity)fail_on));
         rc = EXIT_FINDINGS;
     }
+    return rc;
+}
+
+/* ---- drain --------------------------------------------------------------- */
+
+static int cmd_drain(int argc, char **argv)
+{
+    struct cli c;
+    int rc = parse_cli(argc, argv, &c);
+    if (rc)
+        return rc;
+    if (c.nrest) {
+        fprintf(stderr, "vigil drain: unexpected argument '%s'\n", c.rest[0]);
+        return EXIT_USAGE;
+    }
+    int64_t timeout_s = 300;
+    if (c.timeout && (vg_config_parse_duration(c.timeout, &timeout_s) != 0 || timeout_s < 0)) {
+        fprintf(stderr, "vigil: --timeout: '%s' is not a duration (30s, 15m, 1h; 0: no limit)\n",
+                c.timeout);
+        return EXIT_USAGE;
+    }
+    struct vg_config *cfg = load_config(c.config);
+    if (!cfg)
+        return EXIT_USAGE;
+    rc = setup_logging(&c, cfg);
+    if (!rc && !cfg->outputs.es.enabled) {
+        fprintf(stderr, "vigil drain: no network output is configured: nothing reads the spool\n");
+        rc = EXIT_USAGE;
+    }
+    struct vg_spool *spool = NULL;
+    struct vg_es *es = NULL;
+    if (!rc)
+        rc = open_network_outputs(cfg, &spool, &es);
+    if (!rc)
+        rc = drain_network_outputs(es, timeout_s > 0 ? vg_time_mono_ms() + timeout_s * 1000
+                                                     : -1);
+    vg_es_destroy(es);
+    vg_spool_close(spool);
+    vg_config_destroy(cfg);
     return rc;
 }
 
@@ -649,6 +804,8 @@ int main(int argc, char **argv)
         return cmd_scan(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
         return cmd_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "drain") == 0)
+        return cmd_drain(argc - 1, argv + 1);
     if (strcmp(cmd, "rules") == 0)
         return cmd_rules(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)

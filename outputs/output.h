@@ -9,6 +9,7 @@
 #include "../agent/err.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct vg_output_type {
     const char *name;
@@ -37,5 +38,12 @@ void vg_output_close(struct vg_output *o);
 
 extern const struct vg_output_type vg_output_stdout;
 extern const struct vg_output_type vg_output_file;
+extern const struct vg_output_type vg_output_spool_type;
+
+struct vg_spool;
+/* Opens an output that batches events into spool (borrowed), for the
+ * network outputs that read it. deadline_ms (monotonic, -1: none) bounds
+ * how long a write waits for room in a full spool. */
+enum vg_err vg_output_spool(struct vg_output *out, struct vg_spool *spool, int64_t deadline_ms);
 
 #endif

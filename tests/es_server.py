@@ -59,7 +59,8 @@ Control endpoints (never authenticated):
                         body_bytes, content_encoding, items, ids, status,
                         action, via_proxy, tls, and the JSON body of setup
                         requests
-  GET  /_test/stats     counts of requests and documents
+  GET  /_test/stats     counts of requests and documents, and of 409 conflicts
+  GET  /_test/ids       every stored _id, by index
 
 Start: es_server.py --port 0 --port-file FILE  (the port is written to FILE
 once listening; "listening on 127.0.0.1:PORT" is printed too).
@@ -158,6 +159,7 @@ class State:
         self.index_templates = {}
         self.transforms = {}     # id -> {"config": body, "started": bool}
         self.seq = 0
+        self.conflicts = 0       # create answered 409: a resend of a stored _id
 
     def auth_enabled(self):
         return bool(self.users or self.api_keys or self.bearer)
@@ -444,7 +446,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if path == "/_test/stats":
                 docs = {n: len(i["docs"]) for n, i in st.indices.items()}
                 return self.send_json(200, {"requests": len(st.requests), "docs": docs,
+                                            "conflicts": st.conflicts,
                                             "transforms": {k: v["started"] for k, v in st.transforms.items()}})
+            if path == "/_test/ids":
+                # every stored _id, by index (data stream backing indices included)
+                return self.send_json(200, {n: sorted(i["docs"]) for n, i in st.indices.items()})
         return self.send_json(404, {"error": "no such control endpoint"})
 
     def route(self, st, method, path, q, body, entry, user):
@@ -759,6 +765,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             doc_id = uuid.uuid4().hex[:20]
             base["_id"] = doc_id
         if op == "create" and doc_id in idx["docs"]:
+            st.conflicts += 1
             return fail(409, "version_conflict_engine_exception",
                         "[%s]: version conflict, document already exists (current version [1])" % doc_id,
                         index_uuid=idx["uuid"], shard="0", index=target)

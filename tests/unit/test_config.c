@@ -236,6 +236,18 @@ VG_TEST(outputs_stdout_presence)
     vg_config_destroy(c);
 }
 
+VG_TEST(stdout_is_the_default_only_without_other_outputs)
+{
+    struct vg_config *c = load("outputs:\n  elasticsearch:\n    hosts: [http://127.0.0.1:9200]\n");
+    CHECK(c != NULL);
+    CHECK(c && c->outputs.es.enabled);
+    CHECK(c && !c->outputs.stdout_enabled);
+    vg_config_destroy(c);
+    c = load("outputs:\n  stdout: {}\n  elasticsearch:\n    hosts: [http://127.0.0.1:9200]\n");
+    CHECK(c && c->outputs.stdout_enabled && c->outputs.es.enabled);
+    vg_config_destroy(c);
+}
+
 VG_TEST(empty_agent_name_means_host_name)
 {
     struct vg_config *c = load("agent: {name: \"\"}\n");
