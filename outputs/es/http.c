@@ -235,11 +235,12 @@ static int parse_pin(const char *s, unsigned char out[32])
 
 /* ---- pinning ----------------------------------------------------------- */
 
-/* Beats' ssl.ca_trusted_fingerprint: when a certificate of the chain the
- * server presents has the pinned SHA-256, it becomes the trust anchor and
- * the chain is verified up to it; otherwise the chain is verified against
- * the CA file or the system store as usual. The host name is checked by
- * curl either way. */
+/* Pinning: a certificate of the chain the server presents must have the
+ * pinned SHA-256. It becomes the trust anchor and the chain is verified up
+ * to it (as Beats' ssl.ca_trusted_fingerprint); a chain without it is
+ * refused, whatever the CA file or the system store would say, so a pin
+ * protects even against a CA that issued a certificate it should not
+ * have. The host name is checked by curl either way. */
 static int pin_verify(X509_STORE_CTX *x, void *arg)
 {
     const struct vg_es_conn *c = arg;
@@ -255,8 +256,10 @@ static int pin_verify(X509_STORE_CTX *x, void *arg)
             memcmp(md, c->pin_sha256, 32) == 0)
             match = cert;
     }
-    if (!match)
-        return X509_verify_cert(x);
+    if (!match) {
+        X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_UNTRUSTED);
+        return 0;
+    }
     STACK_OF(X509) *trusted = sk_X509_new_null();
     if (!trusted || !sk_X509_push(trusted, match)) {
         sk_X509_free(trusted);

@@ -1052,6 +1052,12 @@ VG_TEST(tls_verification_ca_pinning_and_client_certificates)
     t.cfg.outputs.es.ssl_ca_sha256 = wrong;
     CHECK_EQ_INT(deliver(&t, sp, 2500, NULL, &left, lasterr, sizeof(lasterr)), VG_ERR_LIMIT);
     CHECK_CONTAINS(lasterr, "not trusted");
+    /* a pin is strict: the right CA file does not make a wrong pin pass */
+    t.cfg.outputs.es.ssl_ca = ca;
+    CHECK_EQ_INT(deliver(&t, sp, 2500, NULL, &left, lasterr, sizeof(lasterr)), VG_ERR_LIMIT);
+    CHECK_CONTAINS(lasterr, "not trusted");
+    CHECK_EQ_INT(left, 10);
+    t.cfg.outputs.es.ssl_ca = NULL;
     /* verification off (tests only) */
     t.cfg.outputs.es.ssl_ca_sha256 = NULL;
     t.cfg.outputs.es.ssl_verify = false;
