@@ -233,6 +233,10 @@ static const char *default_data_dir(const char *what, const char *env, char *buf
     return buf;
 }
 
+/* The framework catalogues, loaded once for the process (rules keep
+ * pointers into them); freed by main() after the command. */
+static struct vg_catalog *catalog;
+
 /* Loads the shipped rules, the configured paths and the --rules paths. */
 static struct vg_ruleset *load_rules(const struct vg_config *cfg, const struct cli *c,
                                      bool with_default)
@@ -244,6 +248,21 @@ static struct vg_ruleset *load_rules(const struct vg_config *cfg, const struct c
     }
     char dirbuf[PATH_MAX + 64];
     char err[1024];
+    /* mappings are checked against the framework catalogues: a control
+     * that does not exist is a load error */
+    if (!catalog) {
+        char fwbuf[PATH_MAX + 64];
+        catalog = vg_catalog_new();
+        if (!catalog || vg_catalog_load_path(catalog, default_data_dir("frameworks",
+                                                                       "VIGIL_FRAMEWORKS_DIR",
+                                                                       fwbuf, sizeof(fwbuf)),
+                                             err, sizeof(err)) != VG_OK) {
+            fprintf(stderr, "vigil: %s\n", catalog ? err : "out of memory");
+            vg_ruleset_destroy(rs);
+            return NULL;
+        }
+    }
+    vg_ruleset_set_catalog(rs, catalog);
     const char *paths[2 * MAX_CLI_LIST + 64];
     size_t n = 0;
     char demobuf[PATH_MAX + 128];
@@ -270,6 +289,11 @@ static struct vg_ruleset *load_rules(const struct vg_config *cfg, const struct c
         }
         vg_log(VG_LOG_DEBUG, "rules", "loaded %s (%zu rules in all)", paths[i],
                vg_ruleset_count(rs));
+    }
+    if (cfg && vg_ruleset_set_params(rs, cfg->rules.params, err, sizeof(err)) != VG_OK) {
+        fprintf(stderr, "vigil: %s: %s\n", cfg->file ? cfg->file : "configuration", err);
+        vg_ruleset_destroy(rs);
+        return NULL;
     }
     return rs;
 }
@@ -791,15 +815,13 @@ static int cmd_version(void)
     return 0;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    /* before any thread exists, as libcurl asks */
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (strcmp(cmd, "scan") == 0)
         return cmd_scan(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
@@ -821,4 +843,14 @@ int main(int argc, char **argv)
     fprintf(stderr, "vigil: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    /* before any thread exists, as libcurl asks */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = dispatch(argc, argv);
+    vg_catalog_destroy(catalog);
+    curl_global_cleanup();
+    return rc;
 }

@@ -119,7 +119,9 @@ static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
             continue;
         struct vg_eval_result er;
         memset(&er, 0, sizeof(er));
-        err = vg_rule_eval(rule, rsc, &er);
+        /* every finding of a scan measures ages from the same instant */
+        struct vg_eval_ctx ectx = { .now_ms = s->meta.started_ms };
+        err = vg_rule_eval_at(rule, rsc, &ectx, &er);
         if (err) {
             snprintf(s->errbuf, s->errlen, "out of memory evaluating %s", rule->id);
             break;

@@ -19,21 +19,47 @@
 #include "../config/yaml.h"
 #include "rule.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Compiles the condition at node n into *out (caller frees with
- * vg_cond_free()). VG_ERR_RULE with "FILE:LINE:COL: message" in errbuf
- * naming the offending node, or VG_ERR_NOMEM. */
-enum vg_err vg_cond_compile(const struct vg_ynode *n, struct vg_cond **out, char *errbuf,
-                            size_t errlen);
+ * vg_cond_free()). params is the rule's declared parameters (an object:
+ * name -> default value), or NULL when it declares none; an operand
+ * written {param: NAME} takes NAME's default, and NAME must be declared.
+ * VG_ERR_RULE with "FILE:LINE:COL: message" in errbuf naming the
+ * offending node, or VG_ERR_NOMEM. */
+enum vg_err vg_cond_compile(const struct vg_ynode *n, const struct vg_json *params,
+                            struct vg_cond **out, char *errbuf, size_t errlen);
 void vg_cond_free(struct vg_cond *c);   /* NULL is a no-op */
 
-/* Evaluates c against res (res->errors["*"] included) and fills out:
- * evaluation, evidence (owned by out) and reason. out is overwritten;
- * the caller clears it with vg_eval_result_clear(). VG_OK, or
- * VG_ERR_NOMEM with out cleared. */
-enum vg_err vg_cond_eval(const struct vg_cond *c, const struct vg_resource *res,
+/* Evaluates c against res (res->errors["*"] included) at time now_ms
+ * (milliseconds since the epoch, for age_days_*) and fills out:
+ * evaluation, evidence (owned by out) and reason. out is overwritten; the
+ * caller clears it with vg_eval_result_clear(). VG_OK, or VG_ERR_NOMEM
+ * with out cleared. */
+enum vg_err vg_cond_eval(const struct vg_cond *c, const struct vg_resource *res, int64_t now_ms,
                          struct vg_eval_result *out);
+
+/* ---- parameters --------------------------------------------------------
+ * Changing a parameter's value is two-phase so that a set of rules changes
+ * all at once or not at all: stage the value in every condition that uses
+ * the name (each stage validates it against every use), then commit each,
+ * or discard each when one stage failed. Not safe while c is evaluated. */
+
+/* True when c uses parameter name. */
+bool vg_cond_uses_param(const struct vg_cond *c, const char *name);
+
+/* Validates value (borrowed) for every use of param name in c and prepares
+ * the compiled operands. VG_OK; VG_ERR_RULE with a message without place
+ * in errbuf ("'le' needs a number, not a string") and the use's line and
+ * column in *line, *col; or VG_ERR_NOMEM. A name c does not use is VG_OK. */
+enum vg_err vg_cond_stage_param(struct vg_cond *c, const char *name, const struct vg_json *value,
+                                char *errbuf, size_t errlen, int *line, int *col);
+/* Puts every staged operand in place. Cannot fail. */
+void vg_cond_commit_params(struct vg_cond *c);
+/* Drops every staged operand. */
+void vg_cond_discard_params(struct vg_cond *c);
 
 /* A one-line description of c ("PermitRootLogin == \"no\""), truncated
  * with "..." to fit buf. */

@@ -8,6 +8,7 @@
  */
 #include "rule.h"
 
+#include "../agent/timeutil.h"
 #include "../config/yaml.h"
 #include "cond.h"
 
@@ -81,6 +82,8 @@ struct rule_list {
 
 struct vg_ruleset {
     struct rule_list rules;
+    const struct vg_catalog *catalog;   /* borrowed, or NULL */
+    struct vg_json *params;             /* the last rules.params set, or NULL */
 };
 
 static void rule_free(struct vg_rule *r)
@@ -99,6 +102,8 @@ static void rule_free(struct vg_rule *r)
         free(r->references[i]);
     free(r->references);
     vg_json_free(r->frameworks);
+    vg_json_free(r->param_defaults);
+    vg_json_free(r->params);
     vg_cond_free(r->check);
     free(r->file);
     free(r);
@@ -170,6 +175,7 @@ void vg_ruleset_destroy(struct vg_ruleset *rs)
     if (!rs)
         return;
     list_free(&rs->rules, true);
+    vg_json_free(rs->params);
     free(rs);
 }
 
@@ -217,6 +223,7 @@ enum rule_key {
     K_REMEDIATION,
     K_REFERENCES,
     K_FRAMEWORKS,
+    K_PARAMS,
     K_CHECK,
     K__COUNT
 };
@@ -236,12 +243,13 @@ static const struct {
     [K_REMEDIATION] = { "remediation", true },
     [K_REFERENCES] = { "references", false },
     [K_FRAMEWORKS] = { "frameworks", true },
+    [K_PARAMS] = { "params", false },
     [K_CHECK] = { "check", true },
 };
 
 #define RULE_KEYS_KNOWN                                                                \
     "id, name, resource, severity, section, version, description, rationale, "         \
-    "remediation, references, frameworks, check"
+    "remediation, references, frameworks, params, check"
 
 /* A scalar with no text: empty, or a plain one YAML reads as null. */
 static bool scalar_empty(const struct vg_ynode *n)
@@ -319,9 +327,25 @@ static enum vg_err parse_references(struct vg_rule *r, const struct vg_ynode *v,
     return VG_OK;
 }
 
-/* Control ids are kept as written: a plain 3.10 stays "3.10". */
-static enum vg_err parse_frameworks(struct vg_rule *r, const struct vg_ynode *v, char *errbuf,
-                                    size_t errlen)
+/* "a, b, c": the ids of the catalogue's frameworks. */
+static void catalog_ids(const struct vg_catalog *cat, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < vg_catalog_count(cat) && at < len; i++) {
+        int n = snprintf(buf + at, len - at, "%s%s", i ? ", " : "", vg_catalog_at(cat, i)->id);
+        if (n < 0)
+            break;
+        at += (size_t)n;
+    }
+    if (!vg_catalog_count(cat))
+        snprintf(buf, len, "none");
+}
+
+/* Control ids are kept as written: a plain 3.10 stays "3.10". With a
+ * catalogue, frameworks and control ids are checked against it. */
+static enum vg_err parse_frameworks(struct vg_rule *r, const struct vg_ynode *v,
+                                    const struct vg_catalog *cat, char *errbuf, size_t errlen)
 {
     if (v->type != VG_YAML_MAP) {
         vg_yaml_error(errbuf, errlen, v,
@@ -338,7 +362,15 @@ static enum vg_err parse_frameworks(struct vg_rule *r, const struct vg_ynode *v,
         return VG_ERR_NOMEM;
     for (size_t i = 0; i < v->n; i++) {
         const struct vg_ynode *k = v->keys[i], *ctl = v->items[i];
-        if (!vg_framework_known(k->value)) {
+        const struct vg_framework *fw = cat ? vg_catalog_find(cat, k->value) : NULL;
+        if (cat && !fw) {
+            char ids[256];
+            catalog_ids(cat, ids, sizeof(ids));
+            vg_yaml_error(errbuf, errlen, k, "unknown framework '%s' (the catalogue has: %s)",
+                          k->value, ids);
+            return VG_ERR_RULE;
+        }
+        if (!cat && !vg_framework_known(k->value)) {
             vg_yaml_error(errbuf, errlen, k, "unknown framework '%s' (known: %s)", k->value,
                           FRAMEWORKS_KNOWN);
             return VG_ERR_RULE;
@@ -367,11 +399,114 @@ static enum vg_err parse_frameworks(struct vg_rule *r, const struct vg_ynode *v,
                 vg_yaml_error(errbuf, errlen, c, "control ids must not be empty");
                 return VG_ERR_RULE;
             }
+            if (fw && (strlen(c->value) != c->len || !vg_framework_control(fw, c->value))) {
+                vg_yaml_error(errbuf, errlen, c, "%s control '%s' is not in the catalogue (%s)",
+                              k->value, c->value, fw->name);
+                return VG_ERR_RULE;
+            }
             if (vg_json_push(arr, vg_json_strn(c->value, c->len)))
                 return VG_ERR_NOMEM;
         }
     }
     return VG_OK;
+}
+
+static bool param_name_valid(const char *s)
+{
+    if (!(*s >= 'a' && *s <= 'z'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+/* params: {name: default, ...} into r->param_defaults and r->params. */
+static enum vg_err parse_params(struct vg_rule *r, const struct vg_ynode *v, char *errbuf,
+                                size_t errlen)
+{
+    if (!v || (v->type == VG_YAML_SCALAR && scalar_empty(v)))
+        return VG_OK;
+    if (v->type != VG_YAML_MAP) {
+        vg_yaml_error(errbuf, errlen, v,
+                      "'params' must be a mapping of parameter name to default value, not a %s",
+                      vg_yaml_type_name(v->type));
+        return VG_ERR_RULE;
+    }
+    if (v->n == 0)
+        return VG_OK;
+    r->param_defaults = vg_json_object();
+    if (!r->param_defaults)
+        return VG_ERR_NOMEM;
+    for (size_t i = 0; i < v->n; i++) {
+        const struct vg_ynode *k = v->keys[i], *d = v->items[i];
+        if (strlen(k->value) != k->len || !param_name_valid(k->value)) {
+            vg_yaml_error(errbuf, errlen, k, "param name '%s' must match ^[a-z][a-z0-9_]*$",
+                          k->value);
+            return VG_ERR_RULE;
+        }
+        struct vg_json *dv = vg_yaml_to_json(d);
+        if (!dv)
+            return VG_ERR_NOMEM;
+        if (vg_json_type(dv) == VG_JSON_NULL) {
+            vg_json_free(dv);
+            vg_yaml_error(errbuf, errlen, d, "param '%s' needs a default value, not null",
+                          k->value);
+            return VG_ERR_RULE;
+        }
+        if (vg_json_set(r->param_defaults, k->value, dv))
+            return VG_ERR_NOMEM;
+    }
+    r->params = vg_json_clone(r->param_defaults);
+    return r->params ? VG_OK : VG_ERR_NOMEM;
+}
+
+/* Gives every parameter of r the value rules.params sets (when it sets
+ * one), or its default: stages each in r's check. On error everything
+ * staged is discarded and errbuf holds "rules.params.NAME: message (rule
+ * ID uses it at FILE:LINE:COL)"; *newp is the rule's new params object
+ * (caller commits or frees). */
+static enum vg_err stage_rule_params(struct vg_rule *r, const struct vg_json *params,
+                                     struct vg_json **newp, char *errbuf, size_t errlen)
+{
+    *newp = NULL;
+    if (!r->param_defaults)
+        return VG_OK;
+    struct vg_json *np = vg_json_object();
+    if (!np)
+        return VG_ERR_NOMEM;
+    for (size_t i = 0; i < vg_json_len(r->param_defaults); i++) {
+        const char *name = vg_json_key_at(r->param_defaults, i);
+        const struct vg_json *val = params ? vg_json_get(params, name) : NULL;
+        if (!val)
+            val = vg_json_at(r->param_defaults, i);
+        char msg[VG_MAX_REASON + 1300];
+        int line = 0, col = 0;
+        enum vg_err err = vg_cond_stage_param(r->check, name, val, msg, sizeof(msg), &line, &col);
+        if (!err && vg_json_set(np, name, vg_json_clone(val)))
+            err = VG_ERR_NOMEM;
+        if (err) {
+            if (err == VG_ERR_RULE)
+                snprintf(errbuf, errlen, "rules.params.%s: %s (rule %s uses it at %s:%d:%d)", name,
+                         msg, r->id, r->file ? r->file : "?", line, col);
+            else
+                snprintf(errbuf, errlen, "rules.params.%s: out of memory", name);
+            vg_cond_discard_params(r->check);
+            vg_json_free(np);
+            return err;
+        }
+    }
+    *newp = np;
+    return VG_OK;
+}
+
+static void commit_rule_params(struct vg_rule *r, struct vg_json *newp)
+{
+    if (!r->param_defaults)
+        return;
+    vg_cond_commit_params(r->check);
+    vg_json_free(r->params);
+    r->params = newp;
 }
 
 /* Validates the rule at mapping m and builds it into *out (caller frees).
@@ -472,12 +607,24 @@ static enum vg_err parse_rule(const struct vg_ynode *m, const struct vg_ruleset 
     err = parse_references(r, v[K_REFERENCES], errbuf, errlen);
     if (err)
         goto fail;
-    err = parse_frameworks(r, v[K_FRAMEWORKS], errbuf, errlen);
+    err = parse_frameworks(r, v[K_FRAMEWORKS], rs->catalog, errbuf, errlen);
     if (err)
         goto fail;
-    err = vg_cond_compile(v[K_CHECK], &r->check, errbuf, errlen);
+    err = parse_params(r, v[K_PARAMS], errbuf, errlen);
     if (err)
         goto fail;
+    err = vg_cond_compile(v[K_CHECK], r->param_defaults, &r->check, errbuf, errlen);
+    if (err)
+        goto fail;
+    for (size_t i = 0; i < vg_json_len(r->param_defaults); i++) {
+        const char *name = vg_json_key_at(r->param_defaults, i);
+        if (!vg_cond_uses_param(r->check, name)) {
+            vg_yaml_error(errbuf, errlen, v[K_PARAMS]->keys[i],
+                          "param '%s' is declared but the check does not use it", name);
+            err = VG_ERR_RULE;
+            goto fail;
+        }
+    }
     vg_uuid_v5(vg_uuid_ns_vigil, r->id, strlen(r->id), r->uuid);
     r->file = strdup(m->file ? m->file : "?");
     if (!r->file) {
@@ -486,6 +633,20 @@ static enum vg_err parse_rule(const struct vg_ynode *m, const struct vg_ruleset 
     }
     r->line = m->line;
     r->col = m->col;
+    if (rs->params && r->param_defaults) {
+        /* rules.params was set before this rule was loaded */
+        struct vg_json *newp;
+        err = stage_rule_params(r, rs->params, &newp, errbuf, errlen);
+        if (err) {
+            if (err == VG_ERR_RULE) {
+                char msg[VG_MAX_REASON + 1400];
+                snprintf(msg, sizeof(msg), "%s", errbuf);
+                vg_yaml_error(errbuf, errlen, m, "%s", msg);
+            }
+            goto fail;
+        }
+        commit_rule_params(r, newp);
+    }
     *out = r;
     return VG_OK;
 fail:
@@ -711,10 +872,129 @@ enum vg_err vg_ruleset_load_string(struct vg_ruleset *rs, const char *name, cons
     return err;
 }
 
+/* ---- catalogue and parameters ------------------------------------------------ */
+
+void vg_ruleset_set_catalog(struct vg_ruleset *rs, const struct vg_catalog *cat)
+{
+    if (rs)
+        rs->catalog = cat;
+}
+
+/* Whether some rule of the set declares parameter name. */
+static bool declared(const struct vg_ruleset *rs, const char *name)
+{
+    for (size_t i = 0; i < rs->rules.n; i++)
+        if (vg_json_get(rs->rules.items[i]->param_defaults, name))
+            return true;
+    return false;
+}
+
+/* "'a', 'b'": the parameters rules declare (each once), into buf. */
+static void declared_list(const struct vg_ruleset *rs, char *buf, size_t len)
+{
+    struct vg_strindex seen;
+    vg_strindex_init(&seen);
+    size_t at = 0, n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < rs->rules.n && at < len; i++) {
+        const struct vg_json *d = rs->rules.items[i]->param_defaults;
+        for (size_t j = 0; j < vg_json_len(d) && at < len; j++) {
+            const char *name = vg_json_key_at(d, j);
+            if (vg_strindex_get(&seen, name) >= 0)
+                continue;
+            if (vg_strindex_put(&seen, name, n))
+                break;
+            int w = snprintf(buf + at, len - at, "%s'%s'", n++ ? ", " : "", name);
+            if (w < 0)
+                break;
+            at += (size_t)w;
+        }
+    }
+    vg_strindex_free(&seen);
+    if (!n)
+        snprintf(buf, len, "none");
+}
+
+enum vg_err vg_ruleset_set_params(struct vg_ruleset *rs, const struct vg_json *params,
+                                  char *errbuf, size_t errlen)
+{
+    char dummy[8];
+    if (!errbuf || !errlen) {
+        errbuf = dummy;
+        errlen = sizeof(dummy);
+    }
+    errbuf[0] = '\0';
+    if (!rs) {
+        snprintf(errbuf, errlen, "rules.params: no rule set");
+        return VG_ERR_INVALID;
+    }
+    if (params && vg_json_type(params) == VG_JSON_NULL)
+        params = NULL;
+    if (params && vg_json_type(params) != VG_JSON_OBJECT) {
+        enum vg_json_type t = vg_json_type(params);
+        snprintf(errbuf, errlen,
+                 "rules.params: must be a mapping of parameter name to value, not %s",
+                 t == VG_JSON_ARRAY ? "a sequence"
+                 : t == VG_JSON_STRING ? "a string"
+                 : t == VG_JSON_BOOL ? "a boolean"
+                                       : "a number");
+        return VG_ERR_CONFIG;
+    }
+    /* every name must be declared by some rule */
+    size_t nunknown = 0;
+    char names[512];
+    size_t at = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < vg_json_len(params); i++) {
+        const char *name = vg_json_key_at(params, i);
+        if (declared(rs, name))
+            continue;
+        if (at < sizeof(names)) {
+            int w = snprintf(names + at, sizeof(names) - at, "%s'%s'", nunknown ? ", " : "", name);
+            if (w > 0)
+                at += (size_t)w;
+        }
+        nunknown++;
+    }
+    if (nunknown) {
+        char known[512];
+        declared_list(rs, known, sizeof(known));
+        snprintf(errbuf, errlen, "rules.params: no rule declares %s %s (declared: %s)",
+                 nunknown == 1 ? "param" : "params", names, known);
+        return VG_ERR_CONFIG;
+    }
+    /* stage every rule's values, then commit all or none */
+    struct vg_json **newp = calloc(rs->rules.n ? rs->rules.n : 1, sizeof(*newp));
+    struct vg_json *keep = params && vg_json_len(params) ? vg_json_clone(params) : NULL;
+    enum vg_err err = !newp || (params && vg_json_len(params) && !keep) ? VG_ERR_NOMEM : VG_OK;
+    if (err)
+        snprintf(errbuf, errlen, "rules.params: out of memory");
+    size_t staged = 0;
+    for (; !err && staged < rs->rules.n; staged++)
+        err = stage_rule_params(rs->rules.items[staged], params, &newp[staged], errbuf, errlen);
+    if (err) {
+        /* the failing rule discarded its own */
+        for (size_t i = 0; newp && i + 1 < staged; i++) {
+            vg_cond_discard_params(rs->rules.items[i]->check);
+            vg_json_free(newp[i]);
+        }
+        free(newp);
+        vg_json_free(keep);
+        one_line(errbuf);
+        return err == VG_ERR_RULE ? VG_ERR_CONFIG : err;
+    }
+    for (size_t i = 0; i < rs->rules.n; i++)
+        commit_rule_params(rs->rules.items[i], newp[i]);
+    free(newp);
+    vg_json_free(rs->params);
+    rs->params = keep;
+    return VG_OK;
+}
+
 /* ---- evaluation -------------------------------------------------------------- */
 
-enum vg_err vg_rule_eval(const struct vg_rule *r, const struct vg_resource *res,
-                         struct vg_eval_result *out)
+enum vg_err vg_rule_eval_at(const struct vg_rule *r, const struct vg_resource *res,
+                            const struct vg_eval_ctx *ctx, struct vg_eval_result *out)
 {
     if (!out)
         return VG_ERR_INVALID;
@@ -722,7 +1002,13 @@ enum vg_err vg_rule_eval(const struct vg_rule *r, const struct vg_resource *res,
         memset(out, 0, sizeof(*out));
         return VG_ERR_INVALID;
     }
-    return vg_cond_eval(r->check, res, out);
+    return vg_cond_eval(r->check, res, ctx ? ctx->now_ms : vg_time_now_ms(), out);
+}
+
+enum vg_err vg_rule_eval(const struct vg_rule *r, const struct vg_resource *res,
+                         struct vg_eval_result *out)
+{
+    return vg_rule_eval_at(r, res, NULL, out);
 }
 
 void vg_eval_result_clear(struct vg_eval_result *out)
