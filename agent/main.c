@@ -655,13 +655,30 @@ static void print_rule(const struct vg_rule *r)
     printf("remediation: %s\n", r->remediation);
     for (size_t i = 0; i < r->nreferences; i++)
         printf("reference:   %s\n", r->references[i]);
+    if (vg_json_len(r->params)) {
+        struct vg_buf pb;
+        vg_buf_init(&pb, 1 << 16);
+        vg_json_dump(r->params, &pb);
+        printf("parameters:  %s\n", vg_buf_str(&pb));
+        vg_buf_free(&pb);
+    }
+    /* each control with its title, from the framework's catalogue */
     printf("frameworks:\n");
     for (size_t i = 0; i < vg_json_len(r->frameworks); i++) {
+        const char *fwid = vg_json_key_at(r->frameworks, i);
+        const struct vg_framework *fw = vg_catalog_find(catalog, fwid);
         const struct vg_json *ids = vg_json_at(r->frameworks, i);
-        printf("  %-16s", vg_json_key_at(r->frameworks, i));
-        for (size_t j = 0; j < vg_json_len(ids); j++)
-            printf("%s%s", j ? ", " : " ", vg_json_get_str(vg_json_at(ids, j)));
-        printf("\n");
+        printf("  %s%s%s%s\n", fwid, fw ? " (" : "", fw ? fw->name : "", fw ? ")" : "");
+        for (size_t j = 0; j < vg_json_len(ids); j++) {
+            const char *cid = vg_json_get_str(vg_json_at(ids, j));
+            const struct vg_control *ctl = vg_framework_control(fw, cid);
+            const char *title = ctl ? ctl->title : "";
+            int room = 96 - 14;
+            if ((int)strlen(title) > room)
+                printf("    %-10s%.*s...\n", cid, room - 3, title);
+            else
+                printf("    %-10s%s\n", cid, title);
+        }
     }
 }
 
