@@ -481,6 +481,11 @@ static int cmd_scan(int argc, char **argv)
     char agent_id[VG_UUID_STR_LEN];
     if (!rc)
         vg_agent_id(cfg->agent.state_dir, agent_id);
+    /* agent.name is the machine Vigil runs on (the host name) unless
+     * configured, whatever it scans */
+    char hostname[256] = "";
+    if (gethostname(hostname, sizeof(hostname) - 1) != 0 || !hostname[0])
+        snprintf(hostname, sizeof(hostname), "unknown");
 
     /* scans: --host-root replaces the configured ones with one host scan */
     struct vg_config_scan cli_scan = { .provider = "host", .root = (char *)c.host_root };
@@ -490,9 +495,11 @@ static int cmd_scan(int argc, char **argv)
     for (size_t i = 0; !rc && i < nscans; i++) {
         struct vg_scan_opts o = {
             .params = { .provider = scans[i].provider, .root = scans[i].root,
-                        .resources = scans[i].resources },
+                        .resources = scans[i].resources,
+                        .config = c.host_root ? NULL : &scans[i],
+                        .rule_params = cfg->rules.params },
             .rules = rules,
-            .agent_name = cfg->agent.name,
+            .agent_name = cfg->agent.name ? cfg->agent.name : hostname,
             .agent_id = agent_id,
             .namespace = cfg->outputs.namespace,
             .outputs = outputs,

@@ -78,6 +78,17 @@ struct scan_run {
     size_t errlen;
 };
 
+/* What a scan looked at, for people: the host name, or the cloud account
+ * (with its alias). */
+static const char *target_name(const struct vg_target_info *t)
+{
+    if (t->host_name)
+        return t->host_name;
+    if (t->cloud_account_id)
+        return t->cloud_account_id;
+    return "?";
+}
+
 /* Keeps an emitted line for vigil report. The store opens at the first
  * line, when the provider has named the target. Its failures are logged
  * and never stop the scan. */
@@ -89,7 +100,7 @@ static void keep_line(struct scan_run *s)
     if (!s->kept_opened) {
         char why[1024];
         s->kept_opened = true;
-        s->kept = vg_results_begin(s->o->state_dir, s->meta.provider, s->info->host_name, why,
+        s->kept = vg_results_begin(s->o->state_dir, s->meta.provider, target_name(s->info), why,
                                    sizeof(why));
         if (!s->kept)
             vg_log(VG_LOG_WARN, "scan", "%s; vigil report will not see this scan", why);
@@ -111,8 +122,6 @@ static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
     const struct vg_scan_opts *o = s->o;
     enum vg_err err = VG_OK;
     s->res->stats.resources++;
-    if (!s->meta.agent_name)
-        s->meta.agent_name = o->agent_name ? o->agent_name : s->info->host_name;
     for (size_t j = 0; !err && j < vg_ruleset_count(o->rules); j++) {
         const struct vg_rule *rule = vg_ruleset_at(o->rules, j);
         if (strcmp(rule->resource, rsc->type) != 0)
@@ -186,6 +195,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
         .errlen = errlen,
         .meta = {
             .started_ms = res->started_ms,
+            .agent_name = o->agent_name,
             .agent_id = o->agent_id,
             .namespace = o->namespace,
             .provider = prov->name,
@@ -203,7 +213,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
 
     err = vg_provider_stream(prov, &o->params, evaluate, &s, &info, res->stats.errors, errbuf,
                              errlen);
-    snprintf(res->target, sizeof(res->target), "%s", info.host_name ? info.host_name : "?");
+    snprintf(res->target, sizeof(res->target), "%s", target_name(&info));
     if (err) {
         vg_results_abort(s.kept);
         vg_buf_free(&s.line);
@@ -216,8 +226,6 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
             err = VG_ERR_IO;
         return err;
     }
-    if (!s.meta.agent_name)
-        s.meta.agent_name = o->agent_name ? o->agent_name : info.host_name;
     for (size_t i = 0; i < vg_json_len(res->stats.errors); i++)
         vg_log(VG_LOG_WARN, "scan", "%s", vg_json_get_str(vg_json_at(res->stats.errors, i)));
     if (o->exceptions)

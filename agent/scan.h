@@ -19,7 +19,7 @@
 struct vg_scan_opts {
     struct vg_scan_params params;       /* provider and target */
     const struct vg_ruleset *rules;     /* borrowed */
-    const char *agent_name;             /* NULL: the target's host name */
+    const char *agent_name;             /* agent.name: this machine's, or agent.name */
     const char *agent_id;
     const char *namespace;
     struct vg_output *outputs;          /* borrowed */

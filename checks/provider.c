@@ -6,6 +6,7 @@
 static const struct vg_provider_type *const providers[] = {
     &vg_provider_host,
     &vg_provider_demo,
+    &vg_provider_aws,
 };
 
 const struct vg_provider_type *vg_provider_find(const char *name)
@@ -24,6 +25,8 @@ void vg_target_info_clear(struct vg_target_info *t)
     free(t->os_name);
     free(t->os_version);
     free(t->os_platform);
+    free(t->cloud_account_id);
+    free(t->cloud_account_name);
     memset(t, 0, sizeof(*t));
 }
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct vg_config_scan;
+
 /* What a provider learned about the scanned target, for ECS host.* or
  * cloud.* fields. Strings owned; free with vg_target_info_clear(). */
 struct vg_target_info {
@@ -20,6 +22,8 @@ struct vg_target_info {
     char *os_name;        /* host.os.name, "Debian GNU/Linux" */
     char *os_version;     /* host.os.version, "12" */
     char *os_platform;    /* host.os.platform, the os-release ID */
+    char *cloud_account_id;   /* cloud.account.id (aws: the scanned account) */
+    char *cloud_account_name; /* cloud.account.name (aws: the account alias, else NULL) */
 };
 
 void vg_target_info_clear(struct vg_target_info *t);
@@ -29,6 +33,12 @@ struct vg_scan_params {
     const char *provider;     /* "host", "demo" */
     const char *root;         /* host: the root directory ("/") */
     int64_t resources;        /* demo: how many synthetic resources */
+    /* The configuration's scan entry (aws: regions, profile, endpoint_url,
+     * accounts, max_in_flight, global_region); borrowed, NULL when the
+     * scan comes from the command line. */
+    const struct vg_config_scan *config;
+    /* rules.params (an object), borrowed; may be NULL. */
+    const struct vg_json *rule_params;
 };
 
 /* Receives one resource; takes ownership of r in every case. A non-zero
@@ -69,5 +79,7 @@ extern const struct vg_provider_type vg_provider_host;
 /* Deterministic synthetic resources, to push any volume of findings
  * through the pipeline (as Fluent Bit's dummy input); see checks/demo.c. */
 extern const struct vg_provider_type vg_provider_demo;
+/* AWS accounts through their APIs; see checks/aws/provider.c. */
+extern const struct vg_provider_type vg_provider_aws;
 
 #endif

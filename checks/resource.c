@@ -39,6 +39,7 @@ void vg_resource_destroy(struct vg_resource *r)
     free(r->sub_type);
     free(r->region);
     free(r->account);
+    free(r->service);
     vg_json_free(r->tags);
     vg_json_free(r->doc);
     vg_json_free(r->errors);

@@ -20,6 +20,7 @@ struct vg_resource {
     char *sub_type;     /* resource.sub_type, e.g. "linux-sshd"; owned */
     char *region;       /* cloud region or NULL; owned */
     char *account;      /* cloud account id or NULL; owned */
+    char *service;      /* cloud.service.name ("s3", "iam") or NULL; owned */
     /* Object: the resource's tags, tag key -> string value (exceptions
      * match on them). Owned, may be NULL. */
     struct vg_json *tags;

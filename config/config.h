@@ -55,11 +55,27 @@ struct vg_config_exception {
                             * day, UTC) or RFC 3339 (up to that instant) */
 };
 
+/* aws: one account scanned through STS AssumeRole. */
+struct vg_config_aws_account {
+    char *role_arn;        /* required */
+    char *external_id;     /* secret; NULL: none */
+    char *session_name;    /* NULL: "vigil-<unix time>" */
+};
+
 struct vg_config_scan {
     char *provider;        /* "host" */
     char *root;            /* host: root directory, default "/" */
     int64_t interval_s;    /* seconds between scans in `vigil run`; default 3600 */
     int64_t resources;     /* demo: synthetic resources, default 1000 */
+    char **regions;        /* aws: regions scanned; none: every enabled region */
+    size_t nregions;
+    char *profile;         /* aws: a profile of ~/.aws/config; NULL: the SDK chain */
+    char *endpoint_url;    /* aws: every service at this URL (moto); NULL: AWS */
+    struct vg_config_aws_account *accounts;   /* aws: roles to assume; none: the
+                                               * credentials' own account */
+    size_t naccounts;
+    int64_t max_in_flight; /* aws: requests at once, default 32 */
+    char *global_region;   /* aws: where IAM, S3 listing, ... are called; us-east-1 */
 };
 
 struct vg_config {

@@ -3,7 +3,7 @@
  * printer (`vigil config check`) and the reference in the README are all
  * generated from these tables (see config/schema.h for the entry type).
  *
- * Keys that later issues add (outputs.kafka, the aws provider's keys) are
+ * Keys that later issues add (outputs.kafka) are
  * deliberately absent: until they are declared here they are "unknown key"
  * errors.
  */
@@ -17,8 +17,23 @@
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 
-/* The providers that exist; the aws provider joins this list later. */
-static const char *const providers[] = { "host", "demo", NULL };
+/* The providers that exist. */
+static const char *const providers[] = { "host", "demo", "aws", NULL };
+
+#define ACCT(field) offsetof(struct vg_config_aws_account, field)
+
+static const struct vg_config_key aws_account_keys[] = {
+    { .key = "role_arn", .type = VG_CFG_STRING, .required = true, .offset = ACCT(role_arn),
+      .pattern = "^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", .pattern_doc = "an IAM role ARN",
+      .help = "aws: the role assumed (STS AssumeRole) to scan that account." },
+    { .key = "external_id", .type = VG_CFG_STRING, .secret = true, .offset = ACCT(external_id),
+      .max_len = 1224, .help = "aws: the role's external id, if its trust policy asks for one." },
+    { .key = "session_name", .type = VG_CFG_STRING, .def_doc = "`vigil-<unix time>`",
+      .offset = ACCT(session_name), .pattern = "^[A-Za-z0-9_=,.@-]{2,64}$",
+      .pattern_doc = "2 to 64 of A-Z a-z 0-9 _=,.@-",
+      .help = "aws: the role session name (seen in the account's CloudTrail)." },
+    { .key = NULL },
+};
 
 static const struct vg_config_key agent_keys[] = {
     { .key = "name", .type = VG_CFG_STRING, .def_doc = "the host name",
@@ -37,7 +52,8 @@ static const struct vg_config_key scan_keys[] = {
     { .key = "provider", .type = VG_CFG_ENUM, .words = providers, .required = true,
       .offset = SCAN(provider),
       .help = "What to scan: `host` reads a Linux system under `root`; `demo` makes "
-              "`resources` synthetic resources (for testing the pipeline)." },
+              "`resources` synthetic resources (for testing the pipeline); `aws` reads "
+              "AWS accounts." },
     { .key = "root", .type = VG_CFG_STRING, .def = "/", .offset = SCAN(root),
       .pattern = "^/", .pattern_doc = "an absolute path",
       .help = "host: the root of the system to read (`/host` in a container)." },
@@ -47,6 +63,29 @@ static const struct vg_config_key scan_keys[] = {
     { .key = "interval", .type = VG_CFG_DURATION, .def = "1h", .bounded = true,
       .min = 10, .max = 7 * 86400, .offset = SCAN(interval_s),
       .help = "Time between two scans in `vigil run`." },
+    { .key = "regions", .type = VG_CFG_LIST, .offset = SCAN(regions),
+      .count_offset = SCAN(nregions), .bounded = true, .min = 0, .max = 64,
+      .def_doc = "every enabled region",
+      .help = "aws: the regions scanned (those not enabled in an account are skipped)." },
+    { .key = "profile", .type = VG_CFG_STRING, .offset = SCAN(profile),
+      .def_doc = "the SDK credential chain", .max_len = 128,
+      .help = "aws: the profile of ~/.aws/config and ~/.aws/credentials to use." },
+    { .key = "endpoint_url", .type = VG_CFG_STRING, .offset = SCAN(endpoint_url),
+      .pattern = "^https?://", .pattern_doc = "an http:// or https:// URL", .max_len = 400,
+      .def_doc = "AWS's endpoints",
+      .help = "aws: send every request there (moto, LocalStack)." },
+    { .key = "accounts", .type = VG_CFG_SEQUENCE, .sub = aws_account_keys,
+      .bounded = true, .min = 0, .max = 10000, .offset = SCAN(accounts),
+      .count_offset = SCAN(naccounts), .elem_size = sizeof(struct vg_config_aws_account),
+      .def_doc = "the credentials' own account",
+      .help = "aws: accounts scanned through a role each, instead of the credentials' own." },
+    { .key = "max_in_flight", .type = VG_CFG_INT, .def = "32", .bounded = true, .min = 1,
+      .max = 1024, .offset = SCAN(max_in_flight),
+      .help = "aws: requests in flight at once." },
+    { .key = "global_region", .type = VG_CFG_STRING, .def = "us-east-1",
+      .offset = SCAN(global_region), .pattern = "^[a-z]{2}(-[a-z]+)+-[0-9]+$",
+      .pattern_doc = "a region name", .max_len = 32,
+      .help = "aws: the region where global services (IAM, the S3 bucket list) are called." },
     { .key = NULL },
 };
 

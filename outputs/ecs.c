@@ -145,7 +145,7 @@ static struct vg_json *rule_object(const struct vg_rule *r, const char *provider
 /* The parts every event of a scan carries: data_stream, observer, agent,
  * host or cloud, ecs. */
 static enum vg_err common_fields(struct vg_json *doc, const struct vg_scan_meta *m,
-                                 const char *dataset)
+                                 const char *dataset, bool with_cloud)
 {
     enum vg_err err = VG_OK;
     struct vg_json *ds = vg_json_child(doc, "data_stream");
@@ -183,6 +183,16 @@ static enum vg_err common_fields(struct vg_json *doc, const struct vg_scan_meta 
             err |= vg_json_set_str(os, "version", t->os_version);
         if (t->os_platform)
             err |= vg_json_set_str(os, "platform", t->os_platform);
+    }
+    /* findings write cloud.* themselves (it varies per resource); the
+     * scan summary names the account */
+    if (with_cloud && t && t->cloud_account_id) {
+        struct vg_json *cl = vg_json_child(doc, "cloud");
+        err |= vg_json_set_str(cl, "provider", m->provider);
+        struct vg_json *acct = vg_json_child(cl, "account");
+        err |= vg_json_set_str(acct, "id", t->cloud_account_id);
+        if (t->cloud_account_name)
+            err |= vg_json_set_str(acct, "name", t->cloud_account_name);
     }
     return err ? VG_ERR_NOMEM : VG_OK;
 }
@@ -316,7 +326,7 @@ static const struct rule_frag *rule_fragments(struct vg_ecs_cache *c, const stru
 static enum vg_err scan_fragments(struct vg_ecs_cache *c, const struct vg_scan_meta *m)
 {
     struct vg_json *o = vg_json_object();
-    enum vg_err err = common_fields(o, m, "vigil.findings");
+    enum vg_err err = common_fields(o, m, "vigil.findings", false);
     char *text = err ? NULL : dump_text(o);
     vg_json_free(o);
     if (!text)
@@ -391,6 +401,33 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
     err |= vg_buf_append(out, num, fmt_int(num, vg_severity_score(r->severity)));
     err |= PUT("},");
     err |= vg_buf_appends(out, c->common);
+    if (res->account || res->service) {
+        /* a cloud resource: where it lives */
+        err |= PUT(",\"cloud\":{\"provider\":");
+        err |= vg_json_write_string(out, m->provider, strlen(m->provider));
+        if (res->account) {
+            err |= PUT(",\"account\":{\"id\":");
+            err |= vg_json_write_string(out, res->account, strlen(res->account));
+            const struct vg_target_info *t = m->target;
+            if (t && t->cloud_account_name && t->cloud_account_id &&
+                strcmp(t->cloud_account_id, res->account) == 0) {
+                err |= PUT(",\"name\":");
+                err |= vg_json_write_string(out, t->cloud_account_name,
+                                            strlen(t->cloud_account_name));
+            }
+            err |= PUT("}");
+        }
+        if (res->region) {
+            err |= PUT(",\"region\":");
+            err |= vg_json_write_string(out, res->region, strlen(res->region));
+        }
+        if (res->service) {
+            err |= PUT(",\"service\":{\"name\":");
+            err |= vg_json_write_string(out, res->service, strlen(res->service));
+            err |= PUT("}");
+        }
+        err |= PUT("}");
+    }
     err |= PUT(",\"rule\":");
     err |= vg_buf_appends(out, rf->rule_json);
     err |= PUT(",\"result\":{\"evaluation\":\"");
@@ -490,9 +527,11 @@ struct vg_json *vg_ecs_summary_doc(const struct vg_scan_meta *m, const struct vg
     err |= vg_json_set_str(ev, "end", now);
     /* ECS event.duration is in nanoseconds */
     err |= vg_json_set_int(ev, "duration", (s->ended_ms - m->started_ms) * 1000000);
-    err |= common_fields(doc, m, "vigil.scan");
+    err |= common_fields(doc, m, "vigil.scan", true);
 
-    const char *target = m->target && m->target->host_name ? m->target->host_name : "?";
+    const char *target = m->target && m->target->host_name        ? m->target->host_name
+                         : m->target && m->target->cloud_account_id ? m->target->cloud_account_id
+                                                                     : "?";
     struct vg_buf msg;
     vg_buf_init(&msg, 1024);
     vg_buf_printf(&msg,

@@ -65,6 +65,12 @@ static const char defaults_printed[] =
     "    root: /\n"
     "    resources: 1000\n"
     "    interval: 1h\n"
+    "    regions: []\n"
+    "    profile: ~  # the SDK credential chain\n"
+    "    endpoint_url: ~  # AWS's endpoints\n"
+    "    accounts: []\n"
+    "    max_in_flight: 32\n"
+    "    global_region: us-east-1\n"
     "rules:\n"
     "  paths: []\n"
     "  params: {}\n"
@@ -326,8 +332,8 @@ VG_TEST(error_bad_values)
                    "debug");
     CHECK_LOAD_ERR("agent:\n  log_level: INFO\n",
                    "t.yml:2:14: agent.log_level: \"INFO\" is not one of error, warn, info, debug");
-    CHECK_LOAD_ERR("scans:\n  - provider: aws\n",
-                   "t.yml:2:15: scans[0].provider: \"aws\" is not one of host, demo");
+    CHECK_LOAD_ERR("scans:\n  - provider: gcp\n",
+                   "t.yml:2:15: scans[0].provider: \"gcp\" is not one of host, demo, aws");
     CHECK_LOAD_ERR("scans:\n  - root: /host\n",
                    "t.yml:2:5: scans[0]: the key 'provider' is required");
     CHECK_LOAD_ERR("scans:\n  - provider:\n",
@@ -817,7 +823,7 @@ VG_TEST(reference_lists_every_key)
     CHECK(strncmp(ref, "| Key | Type | Default | Bounds | Description |\n|---|", 52) == 0);
     int rows = 0;
     check_rows(ref, vg_config_schema, "", &rows);
-    CHECK_EQ_INT(rows, 58);
+    CHECK_EQ_INT(rows, 67);
     /* the header, its rule, and one line per key */
     int lines = 0;
     for (const char *p = ref; *p; p++)
@@ -827,7 +833,8 @@ VG_TEST(reference_lists_every_key)
         "| `agent.name` | string | the host name | at most 255 bytes |",
         "| `agent.log_level` | enum | `info` | one of `error`, `warn`, `info`, `debug` |",
         "| `scans` | list of mappings | `[{provider: host}]` | 1 to 256 items |",
-        "| `scans[].provider` | enum | required | one of `host`, `demo` |",
+        "| `scans[].provider` | enum | required | one of `host`, `demo`, `aws` |",
+        "| `scans[].accounts[].role_arn` | string | required | an IAM role ARN (`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`) |",
         "| `scans[].interval` | duration | `1h` | `10s` to `7d` |",
         "| `rules.paths` | list of strings | none |  |",
         "| `outputs.file.path` | string | required |  |",
@@ -984,6 +991,66 @@ VG_TEST(file_too_large)
     CHECK(c == NULL);
     CHECK_CONTAINS(errbuf, ": the file is larger than 4194304 bytes");
     unlink(path);
+}
+
+VG_TEST(aws_scan_keys)
+{
+    struct vg_config *c = load("scans:\n"
+                               "  - provider: aws\n"
+                               "    regions: [us-east-1, eu-west-1]\n"
+                               "    profile: audit\n"
+                               "    endpoint_url: http://127.0.0.1:5000\n"
+                               "    max_in_flight: 8\n"
+                               "    global_region: eu-west-1\n"
+                               "    accounts:\n"
+                               "      - role_arn: arn:aws:iam::111122223333:role/vigil\n"
+                               "        external_id: s3cret\n"
+                               "        session_name: vigil-scan\n"
+                               "      - role_arn: arn:aws-us-gov:iam::444455556666:role/x\n");
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_EQ_INT((int)c->nscans, 1);
+    const struct vg_config_scan *s = &c->scans[0];
+    CHECK_EQ_STR(s->provider, "aws");
+    CHECK_EQ_INT((int)s->nregions, 2);
+    CHECK_EQ_STR(s->regions[1], "eu-west-1");
+    CHECK_EQ_STR(s->profile, "audit");
+    CHECK_EQ_STR(s->endpoint_url, "http://127.0.0.1:5000");
+    CHECK_EQ_INT((int)s->max_in_flight, 8);
+    CHECK_EQ_STR(s->global_region, "eu-west-1");
+    CHECK_EQ_INT((int)s->naccounts, 2);
+    CHECK_EQ_STR(s->accounts[0].role_arn, "arn:aws:iam::111122223333:role/vigil");
+    CHECK_EQ_STR(s->accounts[0].external_id, "s3cret");
+    CHECK_EQ_STR(s->accounts[0].session_name, "vigil-scan");
+    CHECK(s->accounts[1].external_id == NULL);
+    char *p = printed(c);
+    CHECK_CONTAINS(p, "external_id: \"********\"");
+    CHECK(strstr(p, "s3cret") == NULL);
+    free(p);
+    vg_config_destroy(c);
+
+    c = load("scans:\n  - provider: aws\n");
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_EQ_INT((int)c->scans[0].max_in_flight, 32);
+        CHECK_EQ_STR(c->scans[0].global_region, "us-east-1");
+        CHECK_EQ_INT((int)c->scans[0].naccounts, 0);
+        CHECK(c->scans[0].endpoint_url == NULL);
+    }
+    vg_config_destroy(c);
+
+    CHECK_LOAD_ERR("scans:\n  - provider: aws\n    endpoint_url: ftp://x\n",
+                   "t.yml:3:19: scans[0].endpoint_url: \"ftp://x\" must be an http:// or "
+                   "https:// URL");
+    CHECK_LOAD_ERR("scans:\n  - provider: aws\n    accounts:\n      - external_id: x\n",
+                   "t.yml:4:9: scans[0].accounts[0]: the key 'role_arn' is required");
+    CHECK_LOAD_ERR("scans:\n  - provider: aws\n    accounts:\n      - role_arn: bob\n",
+                   "t.yml:4:19: scans[0].accounts[0].role_arn: \"bob\" must be an IAM role ARN");
+    CHECK_LOAD_ERR("scans:\n  - provider: aws\n    max_in_flight: 0\n",
+                   "t.yml:3:20: scans[0].max_in_flight: \"0\" is less than the minimum, 1");
+    CHECK_LOAD_ERR("scans:\n  - provider: aws\n    global_region: Mars\n",
+                   "t.yml:3:20: scans[0].global_region: \"Mars\" must be a region name");
 }
 
 VG_TEST_MAIN()

@@ -694,10 +694,9 @@ VG_TEST(ack_wakes_producer_blocked_on_active_segment)
     CHECK_EQ_INT(poll_flag(&p.done, 50), 0);
     int got[4];
     CHECK_EQ_INT(drain(c, got, 4, true), 1);
-    int64_t t0 = vg_time_mono_ms();
     CHECK_EQ_INT(poll_flag(&p.done, 15000), 1);
-    CHECK(vg_time_mono_ms() - t0 < 5000);   /* woken by the ack, not the timeout */
     pthread_join(th, NULL);
+    /* VG_OK, not the 20 s timeout's VG_ERR_LIMIT: the ack woke it */
     CHECK_EQ_INT(p.err, VG_OK);
     CHECK_EQ_INT(drain(c, got, 4, true), 1);
     CHECK_EQ_INT(got[0], 1);
