@@ -1214,7 +1214,9 @@ static void start_due(struct vg_aws_http *h)
 {
     int64_t now = vg_time_mono_ms();
     struct call *c = h->head;
-    while (c) {
+    /* once every global slot is taken nothing more can start: stop there
+     * rather than walk thousands of queued calls on every turn */
+    while (c && h->in_flight < h->o.max_in_flight) {
         struct call *next = c->next;
         if (c->state == C_READY && c->due_ms <= now && has_slot(h, c))
             start(c);           /* may finish (and free) c */
@@ -1227,6 +1229,8 @@ static void start_due(struct vg_aws_http *h)
 static int64_t next_due(const struct vg_aws_http *h)
 {
     int64_t now = vg_time_mono_ms(), wait = -1;
+    if (h->in_flight >= h->o.max_in_flight)
+        return -1;   /* only a finished transfer frees a slot: wait for sockets */
     for (const struct call *c = h->head; c; c = c->next) {
         if (c->state != C_READY || !has_slot(h, c))
             continue;

@@ -693,7 +693,15 @@ VG_TEST(ack_wakes_producer_blocked_on_active_segment)
     pthread_create(&th, NULL, big_producer_main, &p);
     CHECK_EQ_INT(poll_flag(&p.done, 50), 0);
     int got[4];
-    CHECK_EQ_INT(drain(c, got, 4, true), 1);
+    /* read and ack the one stored record, and no more: drain() would go on
+     * reading and might catch the producer's record that this ack let in */
+    struct vg_spool_batch b;
+    CHECK_EQ_INT(vg_spool_read(c, 1000, 0, &b), VG_OK);
+    CHECK_EQ_INT(b.n, 1);
+    CHECK_EQ_INT(b.n ? event_number(b.events[0], b.lens[0]) : -1, 0);
+    if (b.n)
+        CHECK_EQ_INT(vg_spool_ack(c, b.pos[b.n - 1], err, sizeof(err)), VG_OK);
+    vg_spool_batch_release(&b);
     CHECK_EQ_INT(poll_flag(&p.done, 15000), 1);
     pthread_join(th, NULL);
     /* VG_OK, not the 20 s timeout's VG_ERR_LIMIT: the ack woke it */
