@@ -16,6 +16,7 @@
 #include "../config/config.h"
 #include "../config/schema.h"
 #include "../outputs/es/es.h"
+#include "../outputs/kafka/kafka.h"
 #include "../outputs/spool.h"
 #include "vg_version.h"
 
@@ -300,12 +301,25 @@ static struct vg_ruleset *load_rules(const struct vg_config *cfg, const struct c
 
 /* ---- scan ---------------------------------------------------------------- */
 
-/* Opens the spool and starts the Elasticsearch output on it. Returns 0 or
- * an exit code, with the reason on stderr. */
-static int open_network_outputs(const struct vg_config *cfg, struct vg_spool **spool,
-                                struct vg_es **es)
+/* The network outputs and the spool they read. */
+struct net_outputs {
+    struct vg_spool *spool;
+    struct vg_es *es;
+    struct vg_kafka *kafka;
+};
+
+static bool network_configured(const struct vg_config *cfg)
+{
+    return cfg->outputs.es.enabled || cfg->outputs.kafka.enabled;
+}
+
+/* Opens the spool and starts every configured network output on it, each
+ * with its own cursor. Returns 0 or an exit code, with the reason on
+ * stderr. */
+static int open_network_outputs(const struct vg_config *cfg, struct net_outputs *n)
 {
     char err[1024], dir[PATH_MAX];
+    memset(n, 0, sizeof(*n));
     bool memory = strcmp(cfg->spool.type, "memory") == 0;
     if (!memory && !cfg->spool.path) {
         /* the default spool lives in the state directory */
@@ -327,54 +341,102 @@ static int open_network_outputs(const struct vg_config *cfg, struct vg_spool **s
                                                                      : VG_SPOOL_BLOCK,
         .fsync = strcmp(cfg->spool.fsync, "batch") == 0,
     };
-    *spool = vg_spool_open(&so, err, sizeof(err));
-    if (!*spool) {
+    n->spool = vg_spool_open(&so, err, sizeof(err));
+    if (!n->spool) {
         fprintf(stderr, "vigil: spool: %s\n", err);
         return EXIT_RUNTIME;
     }
-    *es = vg_es_new(cfg, *spool, cfg->agent.state_dir, err, sizeof(err));
-    if (!*es) {
-        fprintf(stderr, "vigil: %s\n", err);
-        return EXIT_USAGE;
+    if (cfg->outputs.es.enabled) {
+        n->es = vg_es_new(cfg, n->spool, cfg->agent.state_dir, err, sizeof(err));
+        if (!n->es) {
+            fprintf(stderr, "vigil: %s\n", err);
+            return EXIT_USAGE;
+        }
+        if (vg_es_start(n->es) != VG_OK) {
+            fprintf(stderr, "vigil: cannot start the Elasticsearch output\n");
+            return EXIT_RUNTIME;
+        }
     }
-    if (vg_es_start(*es) != VG_OK) {
-        fprintf(stderr, "vigil: cannot start the Elasticsearch output\n");
-        return EXIT_RUNTIME;
+    if (cfg->outputs.kafka.enabled) {
+        n->kafka = vg_kafka_new(cfg, n->spool, cfg->agent.state_dir, err, sizeof(err));
+        if (!n->kafka) {
+            fprintf(stderr, "vigil: %s\n", err);
+            return EXIT_USAGE;
+        }
+        if (vg_kafka_start(n->kafka) != VG_OK) {
+            fprintf(stderr, "vigil: cannot start the Kafka output\n");
+            return EXIT_RUNTIME;
+        }
     }
-    /* cursors of outputs no longer configured must not pin the spool */
-    size_t pruned = vg_spool_prune(*spool);
+    /* every output has opened its cursor: those of outputs no longer
+     * configured must not pin the spool */
+    size_t pruned = vg_spool_prune(n->spool);
     if (pruned)
         vg_log(VG_LOG_INFO, "spool", "removed %zu cursors of outputs no longer configured",
                pruned);
     return 0;
 }
 
-/* Waits until the Elasticsearch output has delivered everything in the
- * spool, or the deadline. Returns 0 or EXIT_RUNTIME, saying why. */
-static int drain_network_outputs(struct vg_es *es, int64_t deadline)
+/* One output's drain result as a line on stderr; 0 or EXIT_RUNTIME. */
+static int drain_report(const char *name, enum vg_err e, uint64_t left, const char *why,
+                        const char *delivered)
 {
-    uint64_t left = 0;
-    enum vg_err e = vg_es_drain(es, deadline, &left);
-    struct vg_es_stats st;
-    vg_es_get_stats(es, &st);
-    vg_es_stop(es);
     if (e == VG_OK) {
-        fprintf(stderr, "vigil: elasticsearch: %llu events delivered (%llu were there already), "
-                        "%llu dead-lettered, %llu resent\n",
-                (unsigned long long)st.delivered, (unsigned long long)st.duplicates,
-                (unsigned long long)st.dead_lettered, (unsigned long long)st.retried);
+        fprintf(stderr, "vigil: %s: %s\n", name, delivered);
         return 0;
     }
-    char why[1024] = "";
-    vg_es_last_error(es, why, sizeof(why));
     if (e == VG_ERR_LIMIT)
-        fprintf(stderr, "vigil: elasticsearch: timeout with %llu events not yet delivered; they "
-                        "stay in the spool and the next start delivers them%s%s\n",
-                (unsigned long long)left, why[0] ? ": " : "", why);
+        fprintf(stderr, "vigil: %s: timeout with %llu events not yet delivered; they stay in the "
+                        "spool and the next start delivers them%s%s\n",
+                name, (unsigned long long)left, why[0] ? ": " : "", why);
     else
-        fprintf(stderr, "vigil: elasticsearch: %s; %llu events stay in the spool\n",
+        fprintf(stderr, "vigil: %s: %s; %llu events stay in the spool\n", name,
                 why[0] ? why : vg_strerror(e), (unsigned long long)left);
     return EXIT_RUNTIME;
+}
+
+/* Waits until every network output has delivered everything in the
+ * spool, or the deadline, then stops them. Returns 0 or EXIT_RUNTIME. */
+static int drain_network_outputs(struct net_outputs *n, int64_t deadline)
+{
+    int rc = 0;
+    char why[1024], line[256];
+    uint64_t left = 0;
+    if (n->es) {
+        enum vg_err e = vg_es_drain(n->es, deadline, &left);
+        struct vg_es_stats st;
+        vg_es_get_stats(n->es, &st);
+        vg_es_stop(n->es);
+        why[0] = '\0';
+        vg_es_last_error(n->es, why, sizeof(why));
+        snprintf(line, sizeof(line),
+                 "%llu events delivered (%llu were there already), %llu dead-lettered, "
+                 "%llu resent",
+                 (unsigned long long)st.delivered, (unsigned long long)st.duplicates,
+                 (unsigned long long)st.dead_lettered, (unsigned long long)st.retried);
+        rc |= drain_report("elasticsearch", e, left, why, line);
+    }
+    if (n->kafka) {
+        enum vg_err e = vg_kafka_drain(n->kafka, deadline, &left);
+        struct vg_kafka_stats st;
+        vg_kafka_get_stats(n->kafka, &st);
+        vg_kafka_stop(n->kafka);
+        why[0] = '\0';
+        vg_kafka_last_error(n->kafka, why, sizeof(why));
+        snprintf(line, sizeof(line), "%llu events delivered, %llu dead-lettered, %llu resent",
+                 (unsigned long long)st.delivered, (unsigned long long)st.dead_lettered,
+                 (unsigned long long)st.retried);
+        rc |= drain_report("kafka", e, left, why, line);
+    }
+    return rc ? EXIT_RUNTIME : 0;
+}
+
+static void close_network_outputs(struct net_outputs *n)
+{
+    vg_es_destroy(n->es);
+    vg_kafka_destroy(n->kafka);
+    vg_spool_close(n->spool);
+    memset(n, 0, sizeof(*n));
 }
 
 static int cmd_scan(int argc, char **argv)
@@ -467,12 +529,12 @@ static int cmd_scan(int argc, char **argv)
 
     /* the network outputs read the spool: open it, start them, and let
      * the scan write into it (--output replaces them, as every output) */
-    struct vg_spool *spool = NULL;
-    struct vg_es *es = NULL;
+    struct net_outputs net;
+    memset(&net, 0, sizeof(net));
     int64_t deadline = timeout_s > 0 ? vg_time_mono_ms() + timeout_s * 1000 : -1;   /* 0: none */
-    if (!rc && !c.noutputs && cfg->outputs.es.enabled) {
-        rc = open_network_outputs(cfg, &spool, &es);
-        if (!rc && vg_output_spool(&outputs[nopen], spool, deadline) == VG_OK)
+    if (!rc && !c.noutputs && network_configured(cfg)) {
+        rc = open_network_outputs(cfg, &net);
+        if (!rc && vg_output_spool(&outputs[nopen], net.spool, deadline) == VG_OK)
             nopen++;
         else if (!rc)
             rc = EXIT_RUNTIME;
@@ -523,13 +585,12 @@ static int cmd_scan(int argc, char **argv)
         vg_output_close(&outputs[i]);
     /* everything produced, and anything left from before, is delivered
      * before vigil scan returns, or the timeout says what remains */
-    if (es) {
-        int drc = drain_network_outputs(es, rc ? vg_time_mono_ms() : deadline);
+    if (net.spool) {
+        int drc = drain_network_outputs(&net, rc ? vg_time_mono_ms() : deadline);
         if (!rc)
             rc = drc;
     }
-    vg_es_destroy(es);
-    vg_spool_close(spool);
+    close_network_outputs(&net);
     vg_exceptions_destroy(exceptions);
     vg_ruleset_destroy(rules);
     vg_config_destroy(cfg);
@@ -563,19 +624,18 @@ static int cmd_drain(int argc, char **argv)
     if (!cfg)
         return EXIT_USAGE;
     rc = setup_logging(&c, cfg);
-    if (!rc && !cfg->outputs.es.enabled) {
+    if (!rc && !network_configured(cfg)) {
         fprintf(stderr, "vigil drain: no network output is configured: nothing reads the spool\n");
         rc = EXIT_USAGE;
     }
-    struct vg_spool *spool = NULL;
-    struct vg_es *es = NULL;
+    struct net_outputs net;
+    memset(&net, 0, sizeof(net));
     if (!rc)
-        rc = open_network_outputs(cfg, &spool, &es);
+        rc = open_network_outputs(cfg, &net);
     if (!rc)
-        rc = drain_network_outputs(es, timeout_s > 0 ? vg_time_mono_ms() + timeout_s * 1000
-                                                     : -1);
-    vg_es_destroy(es);
-    vg_spool_close(spool);
+        rc = drain_network_outputs(&net, timeout_s > 0 ? vg_time_mono_ms() + timeout_s * 1000
+                                                       : -1);
+    close_network_outputs(&net);
     vg_config_destroy(cfg);
     return rc;
 }

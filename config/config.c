@@ -1440,7 +1440,8 @@ static void finish(struct vg_config *c)
         free(c->agent.name);
         c->agent.name = NULL;
     }
-    if (!c->outputs.stdout_enabled && !c->outputs.file_path && !c->outputs.es.enabled)
+    if (!c->outputs.stdout_enabled && !c->outputs.file_path && !c->outputs.es.enabled &&
+        !c->outputs.kafka.enabled)
         c->outputs.stdout_enabled = true;
 }
 

@@ -134,6 +134,18 @@ struct vg_config {
             int64_t backoff_max_s;     /* default 60s */
             char *dead_letter_path;    /* NULL: STATE_DIR/dead-letter.ndjson */
         } es;
+        struct {
+            bool enabled;          /* outputs.kafka present */
+            char **brokers;        /* host:port, bootstrap.servers */
+            size_t nbrokers;
+            char *topic;           /* template over event fields, default
+                                    * "vigil-{event.dataset}" */
+            char *compression;     /* compression.codec, default "zstd" */
+            int64_t linger_ms;     /* linger.ms, default 50 */
+            int64_t batch_max_events;  /* batch.num.messages, default 10000 */
+            struct vg_config_map properties;  /* librdkafka properties, applied last */
+            char *dead_letter_path;    /* NULL: STATE_DIR/dead-letter.ndjson */
+        } kafka;
     } outputs;
 };
 

@@ -3,9 +3,7 @@
  * printer (`vigil config check`) and the reference in the README are all
  * generated from these tables (see config/schema.h for the entry type).
  *
- * Keys that later issues add (outputs.kafka) are
- * deliberately absent: until they are declared here they are "unknown key"
- * errors.
+ * Keys that are not declared here are "unknown key" errors.
  */
 #include "config.h"
 #include "schema.h"
@@ -226,6 +224,39 @@ static const struct vg_config_key es_keys[] = {
     { .key = NULL },
 };
 
+static const struct vg_config_key kafka_keys[] = {
+    { .key = "brokers", .type = VG_CFG_LIST, .offset = CFG(outputs.kafka.brokers),
+      .count_offset = CFG(outputs.kafka.nbrokers), .bounded = true, .min = 1, .max = 100,
+      .def_doc = "none (required)",
+      .help = "Bootstrap brokers (`kafka1:9092`): librdkafka's `bootstrap.servers`." },
+    { .key = "topic", .type = VG_CFG_STRING, .def = "vigil-{event.dataset}",
+      .offset = CFG(outputs.kafka.topic), .max_len = 400,
+      .help = "Topic, as a template over event fields (`vigil-{event.dataset}`); "
+              "characters a topic may not hold become `_`." },
+    { .key = "compression", .type = VG_CFG_STRING, .def = "zstd",
+      .offset = CFG(outputs.kafka.compression), .max_len = 32,
+      .help = "librdkafka's `compression.codec`: none, gzip, snappy, lz4, zstd." },
+    { .key = "linger_ms", .type = VG_CFG_INT, .def = "50", .bounded = true, .min = 0,
+      .max = 900000, .offset = CFG(outputs.kafka.linger_ms),
+      .help = "librdkafka's `linger.ms`: how long a batch waits to fill." },
+    { .key = "batch_max_events", .type = VG_CFG_INT, .def = "10000", .bounded = true,
+      .min = 1, .max = 1000000, .offset = CFG(outputs.kafka.batch_max_events),
+      .help = "librdkafka's `batch.num.messages`: messages in one batch at most." },
+    { .key = "properties", .type = VG_CFG_STRMAP, .offset = CFG(outputs.kafka.properties),
+      .secret = true, .def_doc = "none",
+      .help = "Any librdkafka property, applied last (`security.protocol: SASL_SSL`, "
+              "`sasl.mechanism: SCRAM-SHA-512`, `sasl.username`, `sasl.password`, "
+              "`ssl.ca.location`, `ssl.certificate.location`, `ssl.key.location`); a wrong "
+              "one is refused at start with librdkafka's own message." },
+    { .key = "dead_letter_path", .type = VG_CFG_STRING,
+      .def_doc = "`<state_dir>/dead-letter.ndjson`",
+      .offset = CFG(outputs.kafka.dead_letter_path), .pattern = "^/",
+      .pattern_doc = "an absolute path",
+      .help = "Events Kafka refuses for good (too large, topic authorization), one line "
+              "each with the error and its reason." },
+    { .key = NULL },
+};
+
 static const struct vg_config_key stdout_keys[] = {
     { .key = NULL },
 };
@@ -247,6 +278,9 @@ static const struct vg_config_key outputs_keys[] = {
     { .key = "elasticsearch", .type = VG_CFG_SECTION, .sub = es_keys, .presence = true,
       .offset = CFG(outputs.es.enabled),
       .help = "Ships findings to Elasticsearch's `_bulk` API, through the spool." },
+    { .key = "kafka", .type = VG_CFG_SECTION, .sub = kafka_keys, .presence = true,
+      .offset = CFG(outputs.kafka.enabled),
+      .help = "Ships findings to Kafka (librdkafka, idempotent, acks=all), through the spool." },
     { .key = "namespace", .type = VG_CFG_STRING, .def = "default",
       .offset = CFG(outputs.namespace), .max_len = 100, .pattern = "^[a-z0-9_]+$",
       .pattern_doc = "made of lowercase letters, digits and underscores",

@@ -249,6 +249,9 @@ VG_TEST(stdout_is_the_default_only_without_other_outputs)
     CHECK(c && c->outputs.es.enabled);
     CHECK(c && !c->outputs.stdout_enabled);
     vg_config_destroy(c);
+    c = load("outputs:\n  kafka:\n    brokers: [k1:9092]\n");
+    CHECK(c && c->outputs.kafka.enabled && !c->outputs.stdout_enabled);
+    vg_config_destroy(c);
     c = load("outputs:\n  stdout: {}\n  elasticsearch:\n    hosts: [http://127.0.0.1:9200]\n");
     CHECK(c && c->outputs.stdout_enabled && c->outputs.es.enabled);
     vg_config_destroy(c);
@@ -285,10 +288,10 @@ VG_TEST(error_unknown_keys)
     CHECK_LOAD_ERR("agent:\n  interval: 1h\n",
                    "t.yml:2:3: agent.interval: unknown key here; did you mean "
                    "'scans[].interval'?");
-    /* keys later issues add are unknown today */
-    CHECK_LOAD_ERR("outputs:\n  kafka:\n    brokers: [kafka1:9092]\n",
-                   "t.yml:2:3: outputs.kafka: unknown key; "
-                   "expected one of stdout, file, elasticsearch, namespace");
+    /* an output that does not exist */
+    CHECK_LOAD_ERR("outputs:\n  syslog:\n    host: siem1\n",
+                   "t.yml:2:3: outputs.syslog: unknown key; "
+                   "expected one of stdout, file, elasticsearch, kafka, namespace");
 }
 
 VG_TEST(error_wrong_types)
@@ -823,7 +826,7 @@ VG_TEST(reference_lists_every_key)
     CHECK(strncmp(ref, "| Key | Type | Default | Bounds | Description |\n|---|", 52) == 0);
     int rows = 0;
     check_rows(ref, vg_config_schema, "", &rows);
-    CHECK_EQ_INT(rows, 67);
+    CHECK_EQ_INT(rows, 75);
     /* the header, its rule, and one line per key */
     int lines = 0;
     for (const char *p = ref; *p; p++)

@@ -1,0 +1,844 @@
+/*
+ * The Kafka output's delivery thread (see kafka.h).
+ *
+ *   spool cursor ──read──▶ window (one slot per event, in spool order: its
+ *                          position, a copy of the event, and its state)
+ *
+ *   slot states:  PENDING ──produce──▶ INFLIGHT ──report ok──▶ DONE
+ *                    ▲                    │ report: retriable
+ *                    └────────────────────┘
+ *                 INFLIGHT/PENDING ──permanent──▶ DEAD (queued for the
+ *                 dead-letter file) ──written, fdatasynced──▶ DONE
+ *
+ *   ack: the window's head moves over DONE slots; the cursor is acknowledged
+ *   at the last of them (throttled, forced while draining).
+ *
+ * Memory is bounded by the window (WINDOW_SLOTS events) and by librdkafka's
+ * own queue (queue.buffering.max.*): a full queue stops reading.
+ * Delivery reports run in this thread only (rd_kafka_poll), so the window
+ * needs no lock.
+ */
+#include "kafka.h"
+#include "../es/bulk.h"
+#include "../../agent/buf.h"
+#include "../../agent/hash.h"
+#include "../../agent/json.h"
+#include "../../agent/limits.h"
+#include "../../agent/log.h"
+#include "../../agent/timeutil.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WINDOW_SLOTS   8192     /* events read and not yet acknowledged */
+#define READ_MAX       1000     /* events per spool read */
+#define ACK_EVERY_MS   200
+#define IDLE_WAIT_MS   50
+#define DEAD_RETRY_MS  1000
+#define MAX_TOPIC      249      /* Kafka's limit on a topic name */
+
+enum { S_PENDING, S_INFLIGHT, S_DEAD, S_DONE };
+
+struct wslot {
+    struct vg_spool_pos pos;
+    uint8_t state;
+    char *ev;                   /* owned copy until DONE */
+    size_t len;
+};
+
+struct dead {
+    uint64_t w;
+    bool as_json;
+    char type[64];
+    char reason[256];
+};
+
+struct vg_kafka {
+    struct vg_spool *spool;
+    struct vg_spool_cursor *cur;
+    rd_kafka_conf_t *conf;      /* template: each producer gets a copy */
+    rd_kafka_t *rk;
+    char *topic_tpl;
+    char *dl_path;
+
+    struct wslot *win;
+    uint64_t whead, wtail;
+    size_t npending, ninflight;
+    bool queue_full, spool_window_full;
+
+    struct dead *deads;
+    size_t ndead, dead_cap;
+    int64_t dead_next_try;
+    int dl_fd;
+    struct vg_buf dlbuf;
+
+    bool ack_pending;
+    struct vg_spool_pos ack_pos;
+    int64_t last_ack;
+    uint64_t acked_local;
+    bool fatal_pending;         /* set by the error callback (this thread) */
+    bool ignore_reports;        /* while an old producer is destroyed */
+
+    struct vg_kafka_stats ts;   /* the thread's counters */
+
+    pthread_t th;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    int draining;
+    char last_err[1024];
+    struct vg_kafka_stats stats;   /* under mu */
+};
+
+static void set_last_error(struct vg_kafka *k, const char *msg)
+{
+    pthread_mutex_lock(&k->mu);
+    snprintf(k->last_err, sizeof(k->last_err), "%s", msg);
+    pthread_mutex_unlock(&k->mu);
+}
+
+static void publish(struct vg_kafka *k)
+{
+    pthread_mutex_lock(&k->mu);
+    bool moved = k->stats.acked != k->ts.acked;
+    k->stats = k->ts;
+    if (moved)
+        pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+}
+
+static struct wslot *slot(struct vg_kafka *k, uint64_t w)
+{
+    return &k->win[w % WINDOW_SLOTS];
+}
+
+/* ==== events: topic, key, headers ======================================= */
+
+/* The string at a dotted path of an object, NULL when absent or not a
+ * string. */
+static const char *field(const struct vg_json *root, const char *path, size_t plen)
+{
+    char part[128];
+    const struct vg_json *v = root;
+    while (plen && v) {
+        const char *dot = memchr(path, '.', plen);
+        size_t n = dot ? (size_t)(dot - path) : plen;
+        if (n >= sizeof(part))
+            return NULL;
+        memcpy(part, path, n);
+        part[n] = '\0';
+        if (vg_json_type(v) != VG_JSON_OBJECT)
+            return NULL;
+        v = vg_json_get(v, part);
+        path += n;
+        plen -= n;
+        if (dot) {
+            path++;
+            plen--;
+        }
+    }
+    return v && vg_json_type(v) == VG_JSON_STRING ? vg_json_get_str(v) : NULL;
+}
+
+/* Checks a topic template: {path} fields with a non-empty path of
+ * [A-Za-z0-9_.@-], literal text otherwise. */
+static int check_template(const char *t, char *errbuf, size_t errlen)
+{
+    if (!*t) {
+        snprintf(errbuf, errlen, "outputs.kafka.topic: empty");
+        return -1;
+    }
+    for (const char *p = t; *p; p++) {
+        if (*p == '}') {
+            snprintf(errbuf, errlen, "outputs.kafka.topic: '}' without '{' at offset %zu",
+                     (size_t)(p - t));
+            return -1;
+        }
+        if (*p != '{')
+            continue;
+        const char *end = strchr(p + 1, '}');
+        if (!end || end == p + 1) {
+            snprintf(errbuf, errlen, "outputs.kafka.topic: '{' at offset %zu has no field "
+                                     "name and '}'", (size_t)(p - t));
+            return -1;
+        }
+        for (const char *q = p + 1; q < end; q++)
+            if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                  (*q >= '0' && *q <= '9') || *q == '_' || *q == '.' || *q == '@' || *q == '-')) {
+                snprintf(errbuf, errlen, "outputs.kafka.topic: '%c' cannot be in a field "
+                                         "name", *q);
+                return -1;
+            }
+        p = end;
+    }
+    return 0;
+}
+
+static void topic_put(char *out, size_t *n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len && *n < MAX_TOPIC; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        out[(*n)++] = ok ? c : '_';
+    }
+}
+
+/* Renders the topic of an event into out (MAX_TOPIC + 1 bytes); -1 when
+ * it comes out empty. */
+static int render_topic(const char *tpl, const struct vg_json *ev, char *out)
+{
+    size_t n = 0;
+    for (const char *p = tpl; *p;) {
+        if (*p == '{') {
+            const char *end = strchr(p, '}');
+            const char *v = field(ev, p + 1, (size_t)(end - p - 1));
+            if (v)
+                topic_put(out, &n, v, strlen(v));
+            p = end + 1;
+        } else {
+            topic_put(out, &n, p, 1);
+            p++;
+        }
+    }
+    out[n] = '\0';
+    return n ? 0 : -1;
+}
+
+/* ==== dead letters ====================================================== */
+
+static enum vg_err dead_add(struct vg_kafka *k, uint64_t w, const char *type, const char *reason,
+                            bool as_json)
+{
+    if (k->ndead == k->dead_cap) {
+        size_t ncap = k->dead_cap ? k->dead_cap * 2 : 16;
+        struct dead *d = realloc(k->deads, ncap * sizeof(*d));
+        if (!d)
+            return VG_ERR_NOMEM;
+        k->deads = d;
+        k->dead_cap = ncap;
+    }
+    struct dead *d = &k->deads[k->ndead++];
+    d->w = w;
+    d->as_json = as_json;
+    snprintf(d->type, sizeof(d->type), "%s", type);
+    snprintf(d->reason, sizeof(d->reason), "%s", reason);
+    slot(k, w)->state = S_DEAD;
+    return VG_OK;
+}
+
+static void slot_done(struct vg_kafka *k, uint64_t w)
+{
+    struct wslot *s = slot(k, w);
+    s->state = S_DONE;
+    free(s->ev);
+    s->ev = NULL;
+}
+
+/* Writes the dead queue to the file, durably; then its events are done. */
+static void flush_dead(struct vg_kafka *k, int64_t now)
+{
+    if (!k->ndead || now < k->dead_next_try)
+        return;
+    const char *why = NULL;
+    if (k->dl_fd < 0)
+        k->dl_fd = open(k->dl_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (k->dl_fd < 0)
+        why = strerror(errno);
+    int64_t wall = vg_time_now_ms();
+    for (size_t i = 0; !why && i < k->ndead; i++) {
+        struct dead *d = &k->deads[i];
+        struct wslot *s = slot(k, d->w);
+        vg_buf_reset(&k->dlbuf);
+        if (vg_es_dead_letter_line(&k->dlbuf, wall, 0, d->type, d->reason, s->ev, s->len,
+                                   d->as_json)) {
+            why = "a line is larger than the dead-letter buffer";
+            break;
+        }
+        const char *p = k->dlbuf.data;
+        size_t left = k->dlbuf.len;
+        while (left) {
+            ssize_t n = write(k->dl_fd, p, left);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                why = strerror(errno ? errno : EIO);
+                break;
+            }
+            p += n;
+            left -= (size_t)n;
+        }
+    }
+    if (!why && fdatasync(k->dl_fd) != 0)
+        why = strerror(errno);
+    if (why) {
+        /* the events stay in the spool; a line may be written twice */
+        char msg[700];
+        snprintf(msg, sizeof(msg), "the dead-letter file %s cannot be written (%s): %zu "
+                                   "refused events wait in the spool", k->dl_path, why, k->ndead);
+        vg_log(VG_LOG_ERROR, "kafka", "%s", msg);
+        set_last_error(k, msg);
+        k->dead_next_try = now + DEAD_RETRY_MS;
+        if (k->dl_fd >= 0) {
+            close(k->dl_fd);
+            k->dl_fd = -1;
+        }
+        return;
+    }
+    for (size_t i = 0; i < k->ndead; i++)
+        slot_done(k, k->deads[i].w);
+    k->ts.dead_lettered += k->ndead;
+    k->ndead = 0;
+}
+
+/* ==== librdkafka callbacks (this thread, from rd_kafka_poll) =============== */
+
+static bool permanent(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void on_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct vg_kafka *k = opaque;
+    (void)rk;
+    uint64_t w = (uint64_t)(uintptr_t)m->_private;
+    if (k->ignore_reports || w < k->whead || w >= k->wtail)
+        return;
+    struct wslot *s = slot(k, w);
+    if (s->state != S_INFLIGHT)
+        return;
+    k->ninflight--;
+    if (!m->err) {
+        k->ts.delivered++;
+        slot_done(k, w);
+        return;
+    }
+    if (permanent(m->err)) {
+        vg_log(VG_LOG_WARN, "kafka", "Kafka refused an event (%s: %s): written to %s",
+               rd_kafka_err2name(m->err), rd_kafka_err2str(m->err), k->dl_path);
+        if (dead_add(k, w, rd_kafka_err2name(m->err), rd_kafka_err2str(m->err), true) == VG_OK)
+            return;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "kafka: a message failed (%s); produced again",
+                 rd_kafka_err2str(m->err));
+        vg_log(VG_LOG_INFO, "kafka", "%s", msg);
+        set_last_error(k, msg);
+    }
+    k->ts.retried++;
+    s->state = S_PENDING;
+    k->npending++;
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct vg_kafka *k = opaque;
+    char msg[700];
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fr[512];
+        rd_kafka_resp_err_t fe = rd_kafka_fatal_error(rk, fr, sizeof(fr));
+        snprintf(msg, sizeof(msg), "kafka: fatal producer error %s: %s; the producer is "
+                                   "recreated", rd_kafka_err2name(fe), fr);
+        k->fatal_pending = true;
+        vg_log(VG_LOG_ERROR, "kafka", "%s", msg);
+    } else {
+        snprintf(msg, sizeof(msg), "kafka: %s", reason);
+        vg_log(VG_LOG_WARN, "kafka", "%s", msg);
+    }
+    set_last_error(k, msg);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    enum vg_log_level l = level <= 3 ? VG_LOG_ERROR : level <= 4 ? VG_LOG_WARN
+                        : level <= 6 ? VG_LOG_INFO : VG_LOG_DEBUG;
+    vg_log(l, "kafka", "librdkafka %s: %s", fac, buf);
+}
+
+/* ==== construction ====================================================== */
+
+static int conf_set(rd_kafka_conf_t *c, const char *key, const char *val, const char *what,
+                    char *errbuf, size_t errlen)
+{
+    char e[512];
+    if (rd_kafka_conf_set(c, key, val, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+        snprintf(errbuf, errlen, "outputs.kafka.%s: %s", what, e);
+        return -1;
+    }
+    return 0;
+}
+
+static rd_kafka_t *new_producer(struct vg_kafka *k, char *errbuf, size_t errlen)
+{
+    rd_kafka_conf_t *c = rd_kafka_conf_dup(k->conf);
+    if (!c) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    char e[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof(e));
+    if (!rk) {
+        rd_kafka_conf_destroy(c);
+        snprintf(errbuf, errlen, "outputs.kafka: %s", e);
+    }
+    return rk;
+}
+
+struct vg_kafka *vg_kafka_new(const struct vg_config *cfg, struct vg_spool *spool,
+                              const char *state_dir, char *errbuf, size_t errlen)
+{
+    if (!cfg || !spool) {
+        snprintf(errbuf, errlen, "kafka: no configuration or spool");
+        return NULL;
+    }
+    const __typeof__(cfg->outputs.kafka) *c = &cfg->outputs.kafka;
+    if (!c->nbrokers) {
+        snprintf(errbuf, errlen, "outputs.kafka.brokers: at least one broker is needed");
+        return NULL;
+    }
+    const char *tpl = c->topic && *c->topic ? c->topic : "vigil-{event.dataset}";
+    if (check_template(tpl, errbuf, errlen))
+        return NULL;
+    struct vg_kafka *k = calloc(1, sizeof(*k));
+    if (!k) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    k->dl_fd = -1;
+    k->spool = spool;
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_cond_init(&k->cv, NULL);
+    vg_buf_init(&k->dlbuf, (size_t)VG_MAX_EVENT + 8192);
+    k->topic_tpl = strdup(tpl);
+    const char *sd = state_dir ? state_dir : cfg->agent.state_dir;
+    if (!sd)
+        sd = "/var/lib/vigil";
+    if (c->dead_letter_path && *c->dead_letter_path) {
+        k->dl_path = strdup(c->dead_letter_path);
+    } else {
+        size_t n = strlen(sd) + 32;
+        k->dl_path = malloc(n);
+        if (k->dl_path)
+            snprintf(k->dl_path, n, "%s/dead-letter.ndjson", sd);
+    }
+    k->win = calloc(WINDOW_SLOTS, sizeof(*k->win));
+    k->conf = rd_kafka_conf_new();
+    size_t blen = 1;
+    for (size_t i = 0; i < c->nbrokers; i++)
+        blen += strlen(c->brokers[i]) + 1;
+    char *brokers = malloc(blen);
+    if (!k->topic_tpl || !k->dl_path || !k->win || !k->conf || !brokers) {
+        free(brokers);
+        snprintf(errbuf, errlen, "out of memory");
+        goto fail;
+    }
+    brokers[0] = '\0';
+    for (size_t i = 0; i < c->nbrokers; i++) {
+        if (i)
+            strcat(brokers, ",");
+        strcat(brokers, c->brokers[i]);
+    }
+    char num[32];
+    int bad = conf_set(k->conf, "bootstrap.servers", brokers, "brokers", errbuf, errlen);
+    free(brokers);
+    bad = bad || conf_set(k->conf, "enable.idempotence", "true", "enable.idempotence", errbuf, errlen);
+    bad = bad || conf_set(k->conf, "acks", "all", "acks", errbuf, errlen);
+    bad = bad || conf_set(k->conf, "compression.codec", c->compression ? c->compression : "zstd",
+                          "compression", errbuf, errlen);
+    snprintf(num, sizeof(num), "%lld", (long long)(c->linger_ms >= 0 ? c->linger_ms : 50));
+    bad = bad || conf_set(k->conf, "linger.ms", num, "linger_ms", errbuf, errlen);
+    snprintf(num, sizeof(num), "%lld",
+             (long long)(c->batch_max_events > 0 ? c->batch_max_events : 10000));
+    bad = bad || conf_set(k->conf, "batch.num.messages", num, "batch_max_events", errbuf, errlen);
+    for (size_t i = 0; !bad && i < c->properties.n; i++) {
+        char what[300];
+        snprintf(what, sizeof(what), "properties.%s", c->properties.keys[i]);
+        bad = conf_set(k->conf, c->properties.keys[i], c->properties.values[i], what, errbuf,
+                       errlen);
+    }
+    if (bad)
+        goto fail;
+    rd_kafka_conf_set_opaque(k->conf, k);
+    rd_kafka_conf_set_dr_msg_cb(k->conf, on_report);
+    rd_kafka_conf_set_error_cb(k->conf, on_error);
+    rd_kafka_conf_set_log_cb(k->conf, on_log);
+    /* the producer is made now so that conflicting properties fail here */
+    k->rk = new_producer(k, errbuf, errlen);
+    if (!k->rk)
+        goto fail;
+    return k;
+fail:
+    vg_kafka_destroy(k);
+    return NULL;
+}
+
+/* ==== producing ========================================================= */
+
+/* Produces slot w. Returns 0 when handed over (or dead-lettered), -1 when
+ * librdkafka's queue is full (try again later). */
+static int produce(struct vg_kafka *k, uint64_t w)
+{
+    struct wslot *s = slot(k, w);
+    if (!s->ev)
+        return -1;   /* its copy could not be made: out of memory */
+    char why[256];
+    struct vg_json *ev = vg_json_parse(s->ev, s->len, why, sizeof(why));
+    if (!ev || vg_json_type(ev) != VG_JSON_OBJECT) {
+        vg_log(VG_LOG_WARN, "kafka", "an event in the spool is not a JSON object: it goes to "
+                                     "the dead-letter file");
+        vg_json_free(ev);
+        dead_add(k, w, "vigil_invalid_event", ev ? "not a JSON object" : why, false);
+        return 0;
+    }
+    char topic[MAX_TOPIC + 1];
+    if (render_topic(k->topic_tpl, ev, topic)) {
+        vg_json_free(ev);
+        dead_add(k, w, "vigil_invalid_topic", "the topic template gives an empty name", true);
+        return 0;
+    }
+    const char *rule = field(ev, "rule.id", 7), *res = field(ev, "resource.id", 11);
+    const char *id = field(ev, "event.id", 8);
+    uint8_t dig[VG_SHA256_LEN];
+    char key[2 * VG_SHA256_LEN + 1];
+    bool has_key = true;
+    if (rule && res) {
+        const void *parts[3] = { rule, "", res };
+        size_t lens[3] = { strlen(rule), 1, strlen(res) };
+        has_key = vg_sha256_parts(parts, lens, 3, dig) == VG_OK;
+    } else if (id) {
+        vg_sha256(id, strlen(id), dig);
+    } else {
+        has_key = false;
+    }
+    if (has_key)
+        vg_hex(dig, VG_SHA256_LEN, key);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+    static const char *const hnames[] = { "ecs.version", "event.dataset", "rule.id",
+                                          "vigil.severity" };
+    for (size_t i = 0; h && i < 4; i++) {
+        const char *v = field(ev, hnames[i], strlen(hnames[i]));
+        if (v)
+            rd_kafka_header_add(h, hnames[i], -1, v, -1);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(s->ev, s->len),
+        RD_KAFKA_V_KEY(has_key ? key : NULL, has_key ? 2 * VG_SHA256_LEN : 0),
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)w), RD_KAFKA_V_END);
+    vg_json_free(ev);
+    if (!e) {
+        s->state = S_INFLIGHT;
+        k->ninflight++;
+        k->ts.produced++;
+        return 0;
+    }
+    rd_kafka_headers_destroy(h);
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        return -1;
+    if (permanent(e)) {
+        vg_log(VG_LOG_WARN, "kafka", "an event cannot be produced (%s: %s): written to %s",
+               rd_kafka_err2name(e), rd_kafka_err2str(e), k->dl_path);
+        dead_add(k, w, rd_kafka_err2name(e), rd_kafka_err2str(e), true);
+        return 0;
+    }
+    /* anything else (a fatal state, ...): later */
+    char msg[400];
+    snprintf(msg, sizeof(msg), "kafka: an event could not be produced (%s); tried again",
+             rd_kafka_err2str(e));
+    set_last_error(k, msg);
+    return -1;
+}
+
+/* Produces the slots waiting for it, oldest first. */
+static void produce_pending(struct vg_kafka *k)
+{
+    for (uint64_t w = k->whead; k->npending && w < k->wtail; w++) {
+        if (slot(k, w)->state != S_PENDING)
+            continue;
+        if (produce(k, w)) {
+            k->queue_full = true;
+            return;
+        }
+        k->npending--;
+    }
+}
+
+/* Reads the spool into the window and produces what it read, until the
+ * window, librdkafka's queue or the spool's own bound is full. */
+static void fill(struct vg_kafka *k, int timeout_ms)
+{
+    while (!k->queue_full && !k->spool_window_full && !k->npending) {
+        size_t room = WINDOW_SLOTS - (size_t)(k->wtail - k->whead);
+        if (!room)
+            return;
+        struct vg_spool_batch b;
+        memset(&b, 0, sizeof(b));
+        enum vg_err e = vg_spool_read(k->cur, room < READ_MAX ? room : READ_MAX, timeout_ms, &b);
+        if (e == VG_ERR_LIMIT) {
+            k->spool_window_full = true;
+            return;
+        }
+        if (e) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "kafka: the spool could not be read: %s", vg_strerror(e));
+            vg_log(VG_LOG_ERROR, "kafka", "%s", msg);
+            set_last_error(k, msg);
+            return;
+        }
+        size_t n = b.n;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t w = k->wtail++;
+            struct wslot *s = slot(k, w);
+            s->pos = b.pos[i];
+            s->len = b.lens[i];
+            s->ev = malloc(b.lens[i] + 1);
+            s->state = S_PENDING;
+            k->npending++;
+            if (s->ev) {
+                memcpy(s->ev, b.events[i], b.lens[i]);
+                s->ev[b.lens[i]] = '\0';
+            } else {
+                /* cannot keep it: stop before it, the ack never passes it */
+                s->len = 0;
+            }
+        }
+        vg_spool_batch_release(&b);
+        if (!n)
+            return;
+        timeout_ms = 0;
+        produce_pending(k);
+    }
+}
+
+/* ==== the ack =========================================================== */
+
+static void do_ack(struct vg_kafka *k, int64_t now, bool force)
+{
+    while (k->whead < k->wtail && slot(k, k->whead)->state == S_DONE) {
+        k->ack_pos = slot(k, k->whead)->pos;
+        k->ack_pending = true;
+        k->whead++;
+        k->acked_local++;
+    }
+    if (!k->ack_pending || (!force && !k->spool_window_full && now - k->last_ack < ACK_EVERY_MS))
+        return;
+    char err[256];
+    enum vg_err e = vg_spool_ack(k->cur, k->ack_pos, err, sizeof(err));
+    k->last_ack = now;
+    if (e) {
+        vg_log(VG_LOG_ERROR, "kafka", "the spool cursor could not be saved: %s", err);
+        return;
+    }
+    k->ack_pending = false;
+    k->spool_window_full = false;
+    k->ts.acked = k->acked_local;
+}
+
+/* After a fatal error (idempotence broken): a new producer, and every
+ * event not yet delivered produced again. */
+static void restart_producer(struct vg_kafka *k)
+{
+    char err[600];
+    rd_kafka_t *rk = new_producer(k, err, sizeof(err));
+    if (!rk) {
+        set_last_error(k, err);
+        return;   /* tried again next turn */
+    }
+    k->ignore_reports = true;
+    rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_destroy(k->rk);
+    k->ignore_reports = false;
+    k->rk = rk;
+    k->fatal_pending = false;
+    for (uint64_t w = k->whead; w < k->wtail; w++)
+        if (slot(k, w)->state == S_INFLIGHT) {
+            slot(k, w)->state = S_PENDING;
+            k->npending++;
+            k->ts.retried++;
+        }
+    k->ninflight = 0;
+    k->ts.producer_restarts++;
+}
+
+/* ==== the loop ========================================================== */
+
+static void *run(void *arg)
+{
+    struct vg_kafka *k = arg;
+    for (;;) {
+        pthread_mutex_lock(&k->mu);
+        bool stop = k->stop, draining = k->draining > 0;
+        pthread_mutex_unlock(&k->mu);
+        if (stop)
+            break;
+        if (k->fatal_pending)
+            restart_producer(k);
+        rd_kafka_poll(k->rk, 0);
+        int64_t now = vg_time_mono_ms();
+        flush_dead(k, now);
+        k->queue_full = false;
+        produce_pending(k);
+        bool idle = !k->ninflight && !k->npending && !k->ndead;
+        fill(k, idle && !draining ? IDLE_WAIT_MS : 0);
+        if (draining && k->ninflight)
+            rd_kafka_flush(k->rk, 0);   /* send what lingers at once */
+        do_ack(k, vg_time_mono_ms(), draining);
+        publish(k);
+        if (k->ninflight || k->npending || k->ndead)
+            rd_kafka_poll(k->rk, k->ndead ? 10 : IDLE_WAIT_MS);
+        else if (draining || k->queue_full || k->spool_window_full)
+            rd_kafka_poll(k->rk, 10);
+    }
+    /* what is in flight gets a moment; the rest is produced after a restart */
+    if (k->ninflight)
+        rd_kafka_flush(k->rk, 1000);
+    rd_kafka_poll(k->rk, 0);
+    flush_dead(k, INT64_MAX);
+    do_ack(k, vg_time_mono_ms(), true);
+    publish(k);
+    pthread_mutex_lock(&k->mu);
+    pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
+}
+
+enum vg_err vg_kafka_start(struct vg_kafka *k)
+{
+    if (k->started)
+        return VG_ERR_INVALID;
+    if (!k->cur) {
+        enum vg_err e = vg_spool_cursor(k->spool, VG_KAFKA_CURSOR, &k->cur);
+        if (e)
+            return e;
+    }
+    vg_spool_rewind(k->cur);
+    /* a restarted output forgets its window: everything after the cursor
+     * is read again */
+    for (uint64_t w = k->whead; w < k->wtail; w++) {
+        free(slot(k, w)->ev);
+        slot(k, w)->ev = NULL;
+    }
+    k->whead = k->wtail = 0;
+    k->npending = k->ninflight = k->ndead = 0;
+    k->spool_window_full = false;
+    k->stop = false;
+    if (pthread_create(&k->th, NULL, run, k) != 0)
+        return VG_ERR_NOMEM;
+    k->started = true;
+    return VG_OK;
+}
+
+enum vg_err vg_kafka_drain(struct vg_kafka *k, int64_t deadline_ms, uint64_t *remaining)
+{
+    enum vg_err err = VG_OK;
+    uint64_t left = 0;
+    pthread_mutex_lock(&k->mu);
+    if (!k->started || k->stop) {
+        pthread_mutex_unlock(&k->mu);
+        if (remaining)
+            *remaining = k->cur ? vg_spool_pending(k->cur) : 0;
+        return VG_ERR_INVALID;
+    }
+    k->draining++;
+    for (;;) {
+        left = vg_spool_pending(k->cur);
+        if (left == 0)
+            break;
+        int64_t now = vg_time_mono_ms();
+        if (deadline_ms >= 0 && now >= deadline_ms) {
+            err = VG_ERR_LIMIT;
+            if (!k->last_err[0])
+                snprintf(k->last_err, sizeof(k->last_err),
+                         "kafka: %llu events not delivered in time", (unsigned long long)left);
+            break;
+        }
+        int64_t w = 100;
+        if (deadline_ms >= 0 && deadline_ms - now < w)
+            w = deadline_ms - now;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)w * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+    }
+    k->draining--;
+    pthread_mutex_unlock(&k->mu);
+    if (remaining)
+        *remaining = left;
+    return err;
+}
+
+void vg_kafka_stop(struct vg_kafka *k)
+{
+    if (!k || !k->started)
+        return;
+    pthread_mutex_lock(&k->mu);
+    k->stop = true;
+    pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    pthread_join(k->th, NULL);
+    k->started = false;
+}
+
+void vg_kafka_destroy(struct vg_kafka *k)
+{
+    if (!k)
+        return;
+    vg_kafka_stop(k);
+    if (k->rk) {
+        k->ignore_reports = true;
+        rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_destroy(k->rk);
+    }
+    if (k->conf)
+        rd_kafka_conf_destroy(k->conf);
+    for (size_t i = 0; k->win && i < WINDOW_SLOTS; i++)
+        free(k->win[i].ev);
+    free(k->win);
+    free(k->deads);
+    vg_buf_free(&k->dlbuf);
+    if (k->dl_fd >= 0)
+        close(k->dl_fd);
+    free(k->dl_path);
+    free(k->topic_tpl);
+    pthread_mutex_destroy(&k->mu);
+    pthread_cond_destroy(&k->cv);
+    free(k);
+}
+
+void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out)
+{
+    pthread_mutex_lock(&k->mu);
+    *out = k->stats;
+    pthread_mutex_unlock(&k->mu);
+}
+
+void vg_kafka_last_error(struct vg_kafka *k, char *buf, size_t len)
+{
+    pthread_mutex_lock(&k->mu);
+    snprintf(buf, len, "%s", k->last_err);
+    pthread_mutex_unlock(&k->mu);
+}
