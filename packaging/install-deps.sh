@@ -10,6 +10,13 @@ libyaml-dev libexpat1-dev zlib1g-dev
 clang libclang-rt-dev
 python3 chromium"
 
+# The shipping benchmark's comparison (tests/bench/bench_es.sh) runs rsyslog
+# with omelasticsearch; opt-in, because installing rsyslog also enables the
+# system's syslog service: VG_BENCH_DEPS=1 packaging/install-deps.sh
+if [ "${VG_BENCH_DEPS:-0}" = 1 ]; then
+    PKGS="$PKGS rsyslog rsyslog-elasticsearch"
+fi
+
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
