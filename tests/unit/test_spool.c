@@ -108,6 +108,7 @@ static long file_size(const char *path)
 
 static unsigned char *read_whole(const char *path, size_t *len)
 {
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
