@@ -47,50 +47,6 @@ static const struct {
     { "at_command", "/usr/bin/at" },
 };
 
-static const char *kind_of(mode_t m)
-{
-    if (S_ISREG(m))
-        return "file";
-    if (S_ISDIR(m))
-        return "directory";
-    if (S_ISFIFO(m))
-        return "fifo";
-    if (S_ISSOCK(m))
-        return "socket";
-    if (S_ISCHR(m))
-        return "char_device";
-    if (S_ISBLK(m))
-        return "block_device";
-    return "unknown";
-}
-
-static enum vg_err stat_fields(struct vg_json *o, const struct stat *st,
-                               const struct host_ids *ids)
-{
-    char mode[8], num[24];
-    snprintf(mode, sizeof(mode), "%04o", (unsigned)(st->st_mode & 07777));
-    enum vg_err err = vg_json_set_bool(o, "exists", true);
-    if (!err)
-        err = vg_json_set_str(o, "file_type", kind_of(st->st_mode));
-    if (!err)
-        err = vg_json_set_str(o, "mode", mode);
-    if (!err)
-        err = vg_json_set_int(o, "uid", (int64_t)st->st_uid);
-    if (!err)
-        err = vg_json_set_int(o, "gid", (int64_t)st->st_gid);
-    if (!err) {
-        const char *name = host_ids_user_name(ids, (int64_t)st->st_uid);
-        snprintf(num, sizeof(num), "%" PRIu64, (uint64_t)st->st_uid);
-        err = vg_json_set_str(o, "owner", name ? name : num);
-    }
-    if (!err) {
-        const char *name = host_ids_group_name(ids, (int64_t)st->st_gid);
-        snprintf(num, sizeof(num), "%" PRIu64, (uint64_t)st->st_gid);
-        err = vg_json_set_str(o, "group", name ? name : num);
-    }
-    return err;
-}
-
 enum vg_err host_cron_collect(const struct host_root *hr, const char *host_name,
                               const struct host_ids *ids, struct vg_resource_list *out)
 {
@@ -110,7 +66,7 @@ enum vg_err host_cron_collect(const struct host_root *hr, const char *host_name,
         struct host_node n;
         int e = host_resolve(hr, cron_paths[i].path, &n);
         if (e == 0) {
-            err = stat_fields(o, &n.st, ids);
+            err = host_stat_doc(o, &n.st, ids);
             host_node_close(&n);
         } else if (e == ENOENT || e == ENOTDIR) {
             err = vg_json_set_bool(o, "exists", false);

@@ -43,29 +43,28 @@ static const char *file_type(mode_t m)
     return "unknown";
 }
 
-static enum vg_err file_doc(struct vg_resource *r, const struct stat *st,
-                            const struct host_ids *ids)
+enum vg_err host_stat_doc(struct vg_json *o, const struct stat *st, const struct host_ids *ids)
 {
     char mode[8], num[24];
     snprintf(mode, sizeof(mode), "%04o", (unsigned)(st->st_mode & 07777));
-    enum vg_err err = vg_json_set_bool(r->doc, "exists", true);
+    enum vg_err err = vg_json_set_bool(o, "exists", true);
     if (!err)
-        err = vg_json_set_str(r->doc, "file_type", file_type(st->st_mode));
+        err = vg_json_set_str(o, "file_type", file_type(st->st_mode));
     if (!err)
-        err = vg_json_set_str(r->doc, "mode", mode);
+        err = vg_json_set_str(o, "mode", mode);
     if (!err)
-        err = vg_json_set_int(r->doc, "uid", (int64_t)st->st_uid);
+        err = vg_json_set_int(o, "uid", (int64_t)st->st_uid);
     if (!err)
-        err = vg_json_set_int(r->doc, "gid", (int64_t)st->st_gid);
+        err = vg_json_set_int(o, "gid", (int64_t)st->st_gid);
     if (!err) {
         const char *name = host_ids_user_name(ids, (int64_t)st->st_uid);
         snprintf(num, sizeof(num), "%" PRIu64, (uint64_t)st->st_uid);
-        err = vg_json_set_str(r->doc, "owner", name ? name : num);
+        err = vg_json_set_str(o, "owner", name ? name : num);
     }
     if (!err) {
         const char *name = host_ids_group_name(ids, (int64_t)st->st_gid);
         snprintf(num, sizeof(num), "%" PRIu64, (uint64_t)st->st_gid);
-        err = vg_json_set_str(r->doc, "group", name ? name : num);
+        err = vg_json_set_str(o, "group", name ? name : num);
     }
     return err;
 }
@@ -87,7 +86,7 @@ enum vg_err host_files_collect(const struct host_root *hr, const char *host_name
         if (err) {
             /* out of memory: nothing more to do */
         } else if (e == 0) {
-            err = file_doc(r, &n.st, ids);
+            err = host_stat_doc(r->doc, &n.st, ids);
             host_node_close(&n);
         } else if (e == ENOENT) {
             err = vg_json_set_bool(r->doc, "exists", false);

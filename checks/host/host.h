@@ -123,6 +123,12 @@ const char *host_ids_group_name(const struct host_ids *ids, int64_t gid);
 enum vg_err host_accounts_collect(const struct host_root *hr, const char *host_name,
                                   const struct host_ids *ids, struct vg_resource_list *out);
 
+/* files.c: fills object o with what a stat says of a file: exists,
+ * file_type, mode ("0640"), uid, gid, owner and group (names from the
+ * root's own passwd and group, else the number). Shared by the file and
+ * cron collectors. */
+enum vg_err host_stat_doc(struct vg_json *o, const struct stat *st, const struct host_ids *ids);
+
 /* files.c: adds one host.file.<name> resource per checked file. */
 enum vg_err host_files_collect(const struct host_root *hr, const char *host_name,
                                const struct host_ids *ids, struct vg_resource_list *out);
