@@ -5,6 +5,7 @@
 #ifndef VG_TIMEUTIL_H
 #define VG_TIMEUTIL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #define VG_TIME_RFC3339_LEN 32   /* buffer size for vg_time_rfc3339() */
@@ -13,6 +14,10 @@ int64_t vg_time_now_ms(void);
 
 /* Monotonic milliseconds, for durations and deadlines. */
 int64_t vg_time_mono_ms(void);
+
+/* Waits on cv (a condition variable with the default, realtime clock;
+ * mu locked by the caller) for at most ms milliseconds. */
+void vg_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms);
 
 /* Writes the RFC 3339 UTC form of ms into out (VG_TIME_RFC3339_LEN bytes). */
 void vg_time_rfc3339(int64_t ms, char out[VG_TIME_RFC3339_LEN]);

@@ -1030,14 +1030,9 @@ static void *run(void *arg)
             /* nothing in flight: wait for the spool itself */
             fill(es, vg_time_mono_ms(), (int)wait);
         } else if (wait > 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-            ts.tv_sec += wait / 1000 + ts.tv_nsec / 1000000000L;
-            ts.tv_nsec %= 1000000000L;
             pthread_mutex_lock(&es->mu);
             if (!es->stop)
-                pthread_cond_timedwait(&es->cv, &es->mu, &ts);
+                vg_cond_wait_ms(&es->cv, &es->mu, wait);
             pthread_mutex_unlock(&es->mu);
         }
     }
@@ -1118,12 +1113,7 @@ enum vg_err vg_es_drain(struct vg_es *es, int64_t deadline_ms, uint64_t *remaini
         int64_t w = 100;
         if (deadline_ms >= 0 && deadline_ms - now < w)
             w = deadline_ms - now;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)w * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&es->cv, &es->mu, &ts);
+        vg_cond_wait_ms(&es->cv, &es->mu, w);
     }
     es->draining--;
     pthread_mutex_unlock(&es->mu);

@@ -777,12 +777,7 @@ enum vg_err vg_kafka_drain(struct vg_kafka *k, int64_t deadline_ms, uint64_t *re
         int64_t w = 100;
         if (deadline_ms >= 0 && deadline_ms - now < w)
             w = deadline_ms - now;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)w * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+        vg_cond_wait_ms(&k->cv, &k->mu, w);
     }
     k->draining--;
     pthread_mutex_unlock(&k->mu);
