@@ -6,15 +6,16 @@ set -eu
 
 PKGS="build-essential cmake pkg-config git
 libcurl4-openssl-dev libssl-dev libyajl-dev librdkafka-dev libzstd-dev
-libyaml-dev libexpat1-dev zlib1g-dev
+libyaml-dev libexpat1-dev zlib1g-dev libmicrohttpd-dev
 clang libclang-rt-dev
-python3 chromium"
+python3 chromium yamllint"
 
-# The shipping benchmark's comparison (tests/bench/bench_es.sh) runs rsyslog
-# with omelasticsearch; opt-in, because installing rsyslog also enables the
+# The shipping benchmarks' comparisons (tests/bench/bench_es.sh,
+# tests/bench/bench_kafka.sh) run rsyslog with omelasticsearch and omkafka,
+# and kcat (librdkafka's own command-line producer); opt-in, because installing rsyslog also enables the
 # system's syslog service: VG_BENCH_DEPS=1 packaging/install-deps.sh
 if [ "${VG_BENCH_DEPS:-0}" = 1 ]; then
-    PKGS="$PKGS rsyslog rsyslog-elasticsearch"
+    PKGS="$PKGS rsyslog rsyslog-elasticsearch rsyslog-kafka kcat"
 fi
 
 missing=""
