@@ -1,11 +1,17 @@
 /*
- * The command line: vigil scan | config | rules | version.
+ * The command line: vigil scan | run | drain | config | rules | report | setup |
+ * version.
  *
  * Exit codes: 0 done; 1 runtime failure; 2 bad usage, configuration or
  * rules; 3 failed findings at or above --fail-on.
  */
+#include "hash.h"
 #include "identity.h"
+#include "limits.h"
 #include "log.h"
+#include "metrics.h"
+#include "monitor.h"
+#include "sched.h"
 #include "report.h"
 #include "scan.h"
 #include "setup.h"
@@ -29,12 +35,17 @@
 #include <yaml.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_RUNTIME 1
@@ -53,6 +64,8 @@ static void usage(FILE *f)
             "       [--fail-on SEVERITY] [--timeout DURATION] [--log-level LEVEL] [--debug AREAS]\n"
             "                        run the configured scans once; findings as ECS NDJSON\n"
             "                        (SPEC: stdout, file:PATH); summary on stderr\n"
+            "  run [--config FILE]   the daemon: every scan on its interval, delivery all the\n"
+            "                        time; SIGHUP reloads, SIGTERM drains and exits\n"
             "  drain [--config FILE] [--timeout DURATION]\n"
             "                        deliver what the spool holds to the network outputs, scan\n"
             "                        nothing, then exit\n"
@@ -855,6 +868,598 @@ static int cmd_report(int argc, char **argv)
     return rc;
 }
 
+/* ---- run: the daemon ----------------------------------------------------- */
+
+/* What a configuration loads into; replaced whole on SIGHUP. */
+struct generation {
+    struct vg_config *cfg;
+    struct vg_ruleset *rules;
+    struct vg_exceptions *exceptions;
+};
+
+static void generation_free(struct generation *g)
+{
+    vg_exceptions_destroy(g->exceptions);
+    vg_ruleset_destroy(g->rules);
+    vg_config_destroy(g->cfg);
+    memset(g, 0, sizeof(*g));
+}
+
+/* Loads and validates everything a configuration names; 0 or an exit
+ * code, the reason on stderr. */
+static int generation_load(const char *path, const struct cli *c, struct generation *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->cfg = load_config(path);
+    if (!g->cfg)
+        return EXIT_USAGE;
+    if (g->cfg->nscans > VG_METRICS_MAX_SCANS) {
+        fprintf(stderr, "vigil: %s: scans: vigil run takes at most %d entries\n",
+                g->cfg->file ? g->cfg->file : "configuration", VG_METRICS_MAX_SCANS);
+        generation_free(g);
+        return EXIT_USAGE;
+    }
+    g->rules = load_rules(g->cfg, c, true);
+    if (g->rules)
+        g->exceptions = load_exceptions(g->cfg);
+    if (!g->exceptions) {
+        generation_free(g);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The parts of a configuration a reload cannot change (the outputs, the
+ * spool, the state directory, the endpoint) as printed text, to compare. */
+static char *fixed_part(const struct vg_config *cfg)
+{
+    struct vg_buf all, part;
+    vg_buf_init(&all, 1u << 24);
+    vg_buf_init(&part, 1u << 24);
+    if (vg_config_print(cfg, &all) != VG_OK) {
+        vg_buf_free(&all);
+        return NULL;
+    }
+    /* top-level sections start at column 0; keep agent (but its
+     * log_level), spool and outputs */
+    bool keep = false;
+    const char *p = vg_buf_str(&all);
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        if (*p != ' ' && *p != '#' && *p != '\n')
+            keep = strncmp(p, "agent:", 6) == 0 || strncmp(p, "spool:", 6) == 0 ||
+                   strncmp(p, "outputs:", 8) == 0;
+        if (keep && !strstr(p, "log_level:"))
+            vg_buf_append(&part, p, n);
+        p += n;
+    }
+    vg_buf_free(&all);
+    return vg_buf_detach(&part);
+}
+
+/* One configured scan's place in the schedule. */
+struct slot {
+    int64_t next_ms;        /* monotonic */
+    int64_t interval_ms;
+    char provider[16];
+};
+
+struct daemon {
+    const struct cli *cli;
+    const char *config_path;
+    char agent_id[VG_UUID_STR_LEN];
+    char hostname[256];
+    int64_t started_wall_ms;
+
+    struct vg_output out;          /* shared: every scan's and the monitoring events */
+    struct vg_output inner[MAX_CLI_LIST + 2];
+    size_t ninner;
+    struct net_outputs net;
+    uint64_t spool_max_bytes;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;                     /* under mu */
+    bool thread_done;              /* under mu: the scan thread has ended */
+    volatile int cancel;           /* the scan in progress stops early */
+    struct generation gen;         /* the scan thread's; the main thread reads
+                                    * only its fixed parts */
+    struct generation pending;     /* a reloaded configuration for the scan
+                                    * thread to take between scans */
+    struct slot slots[VG_METRICS_MAX_SCANS];
+    struct vg_metrics_scan ms[VG_METRICS_MAX_SCANS];   /* under mu */
+    size_t nslots;                 /* under mu */
+    uint64_t started, completed, failed, skipped, findings[3];   /* under mu */
+};
+
+/* Lays out the schedule of d->gen, keeping the place of a scan that is the
+ * same provider at the same index with the same interval. Under mu. */
+static void schedule(struct daemon *d, bool keep)
+{
+    int64_t now = vg_time_mono_ms();
+    size_t n = d->gen.cfg->nscans;
+    for (size_t i = 0; i < n; i++) {
+        const struct vg_config_scan *sc = &d->gen.cfg->scans[i];
+        int64_t iv = sc->interval_s * 1000;
+        struct slot *s = &d->slots[i];
+        if (keep && i < d->nslots && s->interval_ms == iv &&
+            strcmp(s->provider, sc->provider) == 0)
+            continue;
+        uint64_t rnd = 0;
+        char u[VG_UUID_STR_LEN];
+        if (vg_uuid_v4(u) == VG_OK)
+            rnd = strtoull(u + 24, NULL, 16);
+        s->interval_ms = iv;
+        s->next_ms = now + vg_sched_splay_ms(iv, d->gen.cfg->agent.splay_s * 1000, rnd);
+        snprintf(s->provider, sizeof(s->provider), "%s", sc->provider);
+        memset(&d->ms[i], 0, sizeof(d->ms[i]));
+        snprintf(d->ms[i].provider, sizeof(d->ms[i].provider), "%s", sc->provider);
+        vg_log(VG_LOG_INFO, "run", "scan %zu (%s) every %llds, first in %.1fs", i + 1,
+               sc->provider, (long long)sc->interval_s, (double)(s->next_ms - now) / 1000.0);
+    }
+    for (size_t i = 0; i < n; i++)
+        d->ms[i].interval_s = d->slots[i].interval_ms / 1000;
+    d->nslots = n;
+}
+
+/* Runs scan i of d->gen; called without mu. */
+static void run_one(struct daemon *d, size_t i)
+{
+    const struct vg_config *cfg = d->gen.cfg;
+    const struct vg_config_scan *sc = &cfg->scans[i];
+    struct vg_scan_opts o = {
+        .params = { .provider = sc->provider, .root = sc->root, .resources = sc->resources,
+                    .config = sc, .rule_params = cfg->rules.params },
+        .rules = d->gen.rules,
+        .agent_name = cfg->agent.name ? cfg->agent.name : d->hostname,
+        .agent_id = d->agent_id,
+        .namespace = cfg->outputs.namespace,
+        .outputs = &d->out,
+        .noutputs = 1,
+        .state_dir = cfg->agent.state_dir,
+        .exceptions = d->gen.exceptions,
+    };
+    char err[1024] = "";
+    struct vg_scan_result res;
+    int64_t t0 = vg_time_mono_ms();
+    vg_log(VG_LOG_INFO, "run", "scan %zu (%s) started", i + 1, sc->provider);
+    enum vg_err e = vg_scan_run(&o, &res, err, sizeof(err));
+    int64_t t1 = vg_time_mono_ms();
+
+    pthread_mutex_lock(&d->mu);
+    struct vg_metrics_scan *m = &d->ms[i];
+    m->running = false;
+    m->last_end_ms = vg_time_now_ms();
+    m->last_duration_ms = t1 - t0;
+    if (e) {
+        d->failed++;
+        m->last_failed = true;
+        snprintf(m->last_error, sizeof(m->last_error), "%.250s", err);
+    } else {
+        d->completed++;
+        m->last_failed = vg_json_len(res.stats.errors) > 0;
+        m->last_error[0] = '\0';
+        if (m->last_failed) {
+            const char *first = vg_json_get_str(vg_json_at(res.stats.errors, 0));
+            snprintf(m->last_error, sizeof(m->last_error), "%zu errors, the first: %.200s",
+                     vg_json_len(res.stats.errors), first ? first : "?");
+        } else {
+            m->last_success_ms = m->last_end_ms;
+        }
+        m->last_resources = res.stats.resources;
+        for (int k = 0; k < 3; k++) {
+            m->last_findings[k] = res.stats.by_eval[k];
+            d->findings[k] += res.stats.by_eval[k];
+        }
+    }
+    uint64_t skipped = 0;
+    struct slot *s = &d->slots[i];
+    s->next_ms = vg_sched_next(t0, t1, s->interval_ms, &skipped);
+    d->skipped += skipped;
+    pthread_mutex_unlock(&d->mu);
+
+    if (e)
+        vg_log(VG_LOG_ERROR, "run", "scan %zu (%s) failed: %s", i + 1, sc->provider, err);
+    else
+        vg_log(VG_LOG_INFO, "run", "scan %zu (%s) of %s: %zu passed, %zu failed, %zu unknown, "
+                                   "%zu resources, %.1fs",
+               i + 1, sc->provider, res.target, res.stats.by_eval[0], res.stats.by_eval[1],
+               res.stats.by_eval[2], res.stats.resources, (double)(t1 - t0) / 1000.0);
+    if (skipped)
+        vg_log(VG_LOG_WARN, "run", "scan %zu (%s) took %.1fs, longer than its interval (%llds): "
+                                   "%llu runs skipped",
+               i + 1, sc->provider, (double)(t1 - t0) / 1000.0,
+               (long long)(s->interval_ms / 1000), (unsigned long long)skipped);
+    if (!e || res.scan_id[0])
+        vg_scan_result_clear(&res);
+}
+
+/* The scan thread: the due scans one after the other, each when due. */
+static void *scan_thread(void *arg)
+{
+    struct daemon *d = arg;
+    pthread_mutex_lock(&d->mu);
+    while (!d->stop) {
+        if (d->pending.cfg) {
+            struct generation old = d->gen;
+            d->gen = d->pending;
+            memset(&d->pending, 0, sizeof(d->pending));
+            schedule(d, true);
+            pthread_mutex_unlock(&d->mu);
+            generation_free(&old);
+            vg_log(VG_LOG_INFO, "run", "the new configuration is in use");
+            pthread_mutex_lock(&d->mu);
+            continue;
+        }
+        size_t best = d->nslots;
+        for (size_t i = 0; i < d->nslots; i++)
+            if (best == d->nslots || d->slots[i].next_ms < d->slots[best].next_ms)
+                best = i;
+        if (best == d->nslots) {   /* no scans: wait for a reload or the end */
+            vg_cond_wait_ms(&d->cv, &d->mu, 60000);
+            continue;
+        }
+        int64_t wait = d->slots[best].next_ms - vg_time_mono_ms();
+        if (wait > 0) {
+            vg_cond_wait_ms(&d->cv, &d->mu, wait);
+            continue;
+        }
+        d->started++;
+        d->ms[best].running = true;
+        d->ms[best].last_start_ms = vg_time_now_ms();
+        pthread_mutex_unlock(&d->mu);
+        run_one(d, best);
+        pthread_mutex_lock(&d->mu);
+    }
+    d->thread_done = true;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+/* Fills a snapshot of the agent's figures (the monitoring endpoint's
+ * thread and the main thread call it). */
+static void fill_snapshot(struct vg_metrics_snapshot *s, void *opaque)
+{
+    struct daemon *d = opaque;
+    s->now_ms = vg_time_now_ms();
+    s->uptime_s = (s->now_ms - d->started_wall_ms) / 1000;
+    s->version = VG_VERSION;
+    s->agent_id = d->agent_id;
+    s->events_produced = vg_output_shared_lines(&d->out);
+    size_t k = 0;
+    if (d->net.es) {
+        struct vg_es_stats st;
+        vg_es_get_stats(d->net.es, &st);
+        struct vg_metrics_output *o = &s->outputs[k++];
+        o->name = "elasticsearch";
+        o->delivered = st.delivered + st.duplicates;
+        o->retried = st.retried;
+        o->dead_lettered = st.dead_lettered;
+        o->pending = st.pending;
+        o->failing_since_ms = st.failing_since_ms;
+        o->stopped = st.stopped;
+        vg_es_last_error(d->net.es, o->last_error, sizeof(o->last_error));
+    }
+    if (d->net.kafka) {
+        struct vg_kafka_stats st;
+        vg_kafka_get_stats(d->net.kafka, &st);
+        struct vg_metrics_output *o = &s->outputs[k++];
+        o->name = "kafka";
+        o->delivered = st.delivered;
+        o->retried = st.retried;
+        o->dead_lettered = st.dead_lettered;
+        o->pending = st.pending;
+        o->failing_since_ms = st.failing_since_ms;
+        vg_kafka_last_error(d->net.kafka, o->last_error, sizeof(o->last_error));
+    }
+    if (d->net.spool) {
+        struct vg_spool_stats st;
+        vg_spool_get_stats(d->net.spool, &st);
+        s->spool_present = true;
+        s->spool_bytes = st.bytes;
+        s->spool_records = st.records;
+        s->spool_events = st.events_appended;
+        s->spool_dropped = st.events_dropped;
+        s->spool_max_bytes = d->spool_max_bytes;
+    }
+    pthread_mutex_lock(&d->mu);
+    s->scans_started = d->started;
+    s->scans_completed = d->completed;
+    s->scans_failed = d->failed;
+    s->scans_skipped = d->skipped;
+    memcpy(s->findings, d->findings, sizeof(s->findings));
+    s->nscans = d->nslots;
+    memcpy(s->scans, d->ms, d->nslots * sizeof(d->ms[0]));
+    pthread_mutex_unlock(&d->mu);
+    vg_metrics_snapshot_counters(s);
+}
+
+/* The monitoring event through the outputs. */
+static void emit_monitoring(struct daemon *d, const struct vg_config *cfg)
+{
+    struct vg_metrics_snapshot *s = calloc(1, sizeof(*s));
+    if (!s)
+        return;
+    fill_snapshot(s, d);
+    struct vg_json *doc = vg_metrics_ecs_doc(s, cfg->agent.name ? cfg->agent.name : d->hostname,
+                                             cfg->outputs.namespace);
+    free(s);
+    struct vg_buf line;
+    vg_buf_init(&line, VG_MAX_EVENT);
+    char err[1024];
+    enum vg_err e = doc ? vg_ecs_encode(doc, &line) : VG_ERR_NOMEM;
+    vg_json_free(doc);
+    if (!e)
+        e = vg_output_write(&d->out, line.data, line.len, err, sizeof(err));
+    else
+        snprintf(err, sizeof(err), "cannot encode the monitoring event: %s", vg_strerror(e));
+    if (!e)
+        e = vg_output_flush(&d->out, err, sizeof(err));
+    if (e)
+        vg_log(VG_LOG_WARN, "run", "monitoring event: %s", err);
+    vg_buf_free(&line);
+}
+
+/* One instance per state directory: STATE_DIR/vigil.lock, flock(2)ed for
+ * the life of the process (the kernel drops it on any exit). Returns the
+ * descriptor, or -1 with the reason on stderr. */
+static int lock_state_dir(const char *dir)
+{
+    char path[PATH_MAX];
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        fprintf(stderr, "vigil: cannot create the state directory %s: %s\n", dir,
+                strerror(errno));
+        return -1;
+    }
+    if (snprintf(path, sizeof(path), "%s/vigil.lock", dir) >= (int)sizeof(path)) {
+        fprintf(stderr, "vigil: the state directory's path is too long\n");
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        fprintf(stderr, "vigil: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        fprintf(stderr, "vigil: another vigil run uses the state directory %s%s%s%s\n", dir,
+                pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        vg_log(VG_LOG_WARN, "run", "cannot write the pid into %s: %s", path, strerror(errno));
+    return fd;
+}
+
+/* Opens the outputs a configuration names behind d->out. 0 or an exit code. */
+static int open_daemon_outputs(struct daemon *d, const struct vg_config *cfg)
+{
+    char err[1024], filespec[PATH_MAX + 8];
+    const char *specs[3];
+    size_t n = 0;
+    if (cfg->outputs.stdout_enabled)
+        specs[n++] = "stdout";
+    if (cfg->outputs.file_path) {
+        snprintf(filespec, sizeof(filespec), "file:%s", cfg->outputs.file_path);
+        specs[n++] = filespec;
+    }
+    if (!n && !network_configured(cfg))
+        specs[n++] = "stdout";
+    for (size_t i = 0; i < n; i++) {
+        enum vg_err e = vg_output_open(specs[i], &d->inner[d->ninner], err, sizeof(err));
+        if (e) {
+            fprintf(stderr, "vigil: %s\n", err);
+            return e == VG_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+        }
+        d->ninner++;
+    }
+    if (network_configured(cfg)) {
+        int rc = open_network_outputs(cfg, &d->net);
+        if (rc)
+            return rc;
+        /* no deadline: a full spool holds the scan back (spool.when_full:
+         * block) until the outputs make room, or shutdown interrupts it */
+        if (vg_output_spool(&d->inner[d->ninner], d->net.spool, -1) != VG_OK)
+            return EXIT_RUNTIME;
+        d->ninner++;
+        d->spool_max_bytes = (uint64_t)cfg->spool.max_bytes;
+    }
+    if (vg_output_shared(&d->out, d->inner, d->ninner) != VG_OK)
+        return EXIT_RUNTIME;
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct cli c;
+    int rc = parse_cli(argc, argv, &c);
+    if (rc)
+        return rc;
+    if (c.nrest || c.noutputs || c.host_root || c.fail_on) {
+        fprintf(stderr, "vigil run: takes only --config, --rules, --log-level and --debug "
+                        "(the configuration says what to scan and where to send it)\n");
+        return EXIT_USAGE;
+    }
+    static struct daemon d;   /* big (the metrics); one per process */
+    memset(&d, 0, sizeof(d));
+    d.cli = &c;
+    d.config_path = c.config;
+    d.started_wall_ms = vg_time_now_ms();
+    pthread_mutex_init(&d.mu, NULL);
+    pthread_cond_init(&d.cv, NULL);
+    if (gethostname(d.hostname, sizeof(d.hostname) - 1) != 0 || !d.hostname[0])
+        snprintf(d.hostname, sizeof(d.hostname), "unknown");
+
+    /* the signals are taken by the main thread only: blocked before any
+     * other thread exists, so every thread inherits the mask */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    /* the main thread's own copy: the settings a reload does not change
+     * (agent, spool, outputs), kept while the scan thread's generations
+     * come and go */
+    struct vg_config *cfg = load_config(c.config);
+    if (!cfg)
+        return EXIT_USAGE;
+    rc = setup_logging(&c, cfg);
+    if (!rc)
+        rc = generation_load(c.config, &c, &d.gen);
+    if (rc) {
+        vg_config_destroy(cfg);
+        return rc;
+    }
+    char *fixed = fixed_part(cfg);
+    int lockfd = lock_state_dir(cfg->agent.state_dir);
+    if (lockfd < 0) {
+        free(fixed);
+        generation_free(&d.gen);
+        vg_config_destroy(cfg);
+        return EXIT_RUNTIME;
+    }
+    vg_agent_id(cfg->agent.state_dir, d.agent_id);
+    rc = open_daemon_outputs(&d, cfg);
+    struct vg_monitor *mon = NULL;
+    if (!rc && cfg->agent.http_listen) {
+        char err[512];
+        mon = vg_monitor_start(cfg->agent.http_listen, fill_snapshot, &d, err, sizeof(err));
+        if (!mon) {
+            fprintf(stderr, "vigil: %s\n", err);
+            rc = EXIT_RUNTIME;
+        }
+    }
+    pthread_t th;
+    bool th_started = false;
+    if (!rc) {
+        pthread_mutex_lock(&d.mu);
+        schedule(&d, false);
+        pthread_mutex_unlock(&d.mu);
+        if (pthread_create(&th, NULL, scan_thread, &d) != 0) {
+            fprintf(stderr, "vigil: cannot start the scan thread\n");
+            rc = EXIT_RUNTIME;
+        } else {
+            th_started = true;
+        }
+    }
+    if (!rc)
+        vg_log(VG_LOG_INFO, "run", "vigil %s running: %zu scans, agent id %s, pid %ld",
+               VG_VERSION, cfg->nscans, d.agent_id, (long)getpid());
+
+    /* the main thread: signals and the monitoring events */
+    int64_t period_ms = cfg->agent.monitoring_period_s * 1000;
+    int64_t next_mon = vg_time_mono_ms() + period_ms;
+    int stop_sig = 0;
+    while (!rc && !stop_sig) {
+        int64_t wait = period_ms > 0 ? next_mon - vg_time_mono_ms() : 60000;
+        if (wait < 0)
+            wait = 0;
+        struct timespec ts = { .tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000 };
+        siginfo_t si;
+        int sig = sigtimedwait(&sigs, &si, &ts);
+        if (sig == SIGTERM || sig == SIGINT) {
+            stop_sig = sig;
+        } else if (sig == SIGHUP) {
+            vg_log(VG_LOG_INFO, "run", "SIGHUP: reloading %s", c.config ? c.config
+                                                                        : "the defaults");
+            struct generation g;
+            if (generation_load(c.config, &c, &g) != 0) {
+                vg_log(VG_LOG_ERROR, "run", "the new configuration is refused (the reason is "
+                                            "above); the running one stays");
+                continue;
+            }
+            char *nf = fixed_part(g.cfg);
+            if (!nf || !fixed || strcmp(nf, fixed) != 0)
+                vg_log(VG_LOG_WARN, "run", "agent, spool or outputs settings changed: they take "
+                                           "effect at the next start (systemctl restart "
+                                           "vigil); scans, rules, exceptions and the log level "
+                                           "change now");
+            free(nf);
+            setup_logging(&c, g.cfg);
+            pthread_mutex_lock(&d.mu);
+            generation_free(&d.pending);   /* an earlier reload not yet taken */
+            d.pending = g;
+            d.cancel = 0;
+            pthread_cond_broadcast(&d.cv);
+            pthread_mutex_unlock(&d.mu);
+        } else if (period_ms > 0 && vg_time_mono_ms() >= next_mon) {
+            emit_monitoring(&d, cfg);
+            next_mon += period_ms;
+            if (next_mon < vg_time_mono_ms())
+                next_mon = vg_time_mono_ms() + period_ms;
+        }
+    }
+
+    /* drain: stop scanning, deliver what can be delivered within the
+     * grace period, persist the cursors, exit 0 */
+    int64_t grace_ms = cfg->agent.shutdown_grace_s * 1000;
+    int64_t deadline = vg_time_mono_ms() + grace_ms;
+    if (stop_sig)
+        vg_log(VG_LOG_INFO, "run", "%s: stopping the scans and delivering for up to %llds",
+               stop_sig == SIGTERM ? "SIGTERM" : "SIGINT", (long long)(grace_ms / 1000));
+    pthread_mutex_lock(&d.mu);
+    d.stop = true;
+    d.cancel = 1;
+    pthread_cond_broadcast(&d.cv);
+    pthread_mutex_unlock(&d.mu);
+    if (th_started) {
+        /* a scan held back by a full spool waits while the outputs make
+         * room; past the grace period the spool refuses it */
+        pthread_mutex_lock(&d.mu);
+        while (!d.thread_done && vg_time_mono_ms() < deadline)
+            vg_cond_wait_ms(&d.cv, &d.mu, deadline - vg_time_mono_ms());
+        bool done = d.thread_done;
+        pthread_mutex_unlock(&d.mu);
+        if (!done) {
+            vg_log(VG_LOG_WARN, "run", "the scan in progress did not end within the grace "
+                                       "period: interrupted");
+            if (d.net.spool)
+                vg_spool_interrupt(d.net.spool);
+            pthread_join(th, NULL);
+        }
+    }
+    if (!rc && stop_sig && period_ms > 0)
+        emit_monitoring(&d, cfg);   /* the last figures */
+    if (d.out.type) {
+        char err[1024];
+        if (vg_output_flush(&d.out, err, sizeof(err)) != VG_OK)
+            vg_log(VG_LOG_WARN, "run", "flushing the outputs: %s", err);
+        vg_output_close(&d.out);
+    } else {
+        for (size_t i = 0; i < d.ninner; i++)
+            vg_output_close(&d.inner[i]);
+    }
+    vg_monitor_stop(mon);
+    if (d.net.spool) {
+        int64_t now = vg_time_mono_ms();
+        /* what is not delivered stays in the spool for the next start: not
+         * a failure of the shutdown */
+        drain_network_outputs(&d.net, deadline > now ? deadline : now);
+    }
+    close_network_outputs(&d.net);
+    generation_free(&d.pending);
+    generation_free(&d.gen);
+    free(fixed);
+    vg_config_destroy(cfg);
+    close(lockfd);
+    pthread_mutex_destroy(&d.mu);
+    pthread_cond_destroy(&d.cv);
+    if (stop_sig)
+        vg_log(VG_LOG_INFO, "run", "stopped");
+    return rc;
+}
+
 /* ---- setup --------------------------------------------------------------- */
 
 static int cmd_setup(int argc, char **argv)
@@ -912,6 +1517,8 @@ static int dispatch(int argc, char **argv)
         return cmd_config(argc - 1, argv + 1);
     if (strcmp(cmd, "drain") == 0)
         return cmd_drain(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "rules") == 0)
         return cmd_rules(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)

@@ -84,6 +84,10 @@ struct vg_config {
         char *name;        /* agent.name; NULL: the host name */
         char *state_dir;   /* default /var/lib/vigil */
         char *log_level;   /* error|warn|info|debug, default info */
+        char *http_listen; /* agent.http.listen "HOST:PORT"; NULL: no endpoint */
+        int64_t monitoring_period_s;  /* default 60; 0: no monitoring event */
+        int64_t shutdown_grace_s;     /* default 30 */
+        int64_t splay_s;              /* default 60: bound of a first run's delay */
     } agent;
     struct vg_config_scan *scans;   /* default: one host scan of "/" */
     size_t nscans;

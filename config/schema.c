@@ -33,6 +33,17 @@ static const struct vg_config_key aws_account_keys[] = {
     { .key = NULL },
 };
 
+static const struct vg_config_key agent_http_keys[] = {
+    { .key = "listen", .type = VG_CFG_STRING, .def_doc = "no endpoint",
+      .offset = CFG(agent.http_listen), .max_len = 300,
+      .pattern = "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
+      .pattern_doc = "HOST:PORT (127.0.0.1:5066, [::1]:5066)",
+      .help = "`vigil run`: serve GET /health and GET /metrics (Prometheus text) on this "
+              "address. Keep it on the loopback or a private network: it has no "
+              "authentication." },
+    { .key = NULL },
+};
+
 static const struct vg_config_key agent_keys[] = {
     { .key = "name", .type = VG_CFG_STRING, .def_doc = "the host name",
       .offset = CFG(agent.name), .max_len = 255,
@@ -43,6 +54,21 @@ static const struct vg_config_key agent_keys[] = {
     { .key = "log_level", .type = VG_CFG_ENUM, .def = "info", .words = log_levels,
       .offset = CFG(agent.log_level),
       .help = "Lowest level of the lines logged to stderr." },
+    { .key = "http", .type = VG_CFG_SECTION, .sub = agent_http_keys,
+      .help = "`vigil run`'s monitoring endpoint." },
+    { .key = "monitoring_period", .type = VG_CFG_DURATION, .def = "60s", .bounded = true,
+      .min = 0, .max = 86400, .offset = CFG(agent.monitoring_period_s),
+      .help = "`vigil run`: how often the agent's own figures go through the outputs as an "
+              "ECS event (`event.dataset: vigil.monitoring`); 0: never." },
+    { .key = "splay", .type = VG_CFG_DURATION, .def = "60s", .bounded = true, .min = 0,
+      .max = 3600, .offset = CFG(agent.splay_s),
+      .help = "`vigil run`: each scan's first run waits a random delay below this and below "
+              "a tenth of its interval, so a fleet started together does not scan in step; "
+              "0: at once." },
+    { .key = "shutdown_grace", .type = VG_CFG_DURATION, .def = "30s", .bounded = true,
+      .min = 0, .max = 3600, .offset = CFG(agent.shutdown_grace_s),
+      .help = "`vigil run`: on SIGTERM or SIGINT, how long to go on delivering what the "
+              "spool holds before exiting (what is left stays in the spool)." },
     { .key = NULL },
 };
 
@@ -59,7 +85,7 @@ static const struct vg_config_key scan_keys[] = {
       .max = 100000000, .offset = SCAN(resources),
       .help = "demo: how many synthetic resources (4 findings each)." },
     { .key = "interval", .type = VG_CFG_DURATION, .def = "1h", .bounded = true,
-      .min = 10, .max = 7 * 86400, .offset = SCAN(interval_s),
+      .min = 1, .max = 7 * 86400, .offset = SCAN(interval_s),
       .help = "Time between two scans in `vigil run`." },
     { .key = "regions", .type = VG_CFG_LIST, .offset = SCAN(regions),
       .count_offset = SCAN(nregions), .bounded = true, .min = 0, .max = 64,

@@ -1,6 +1,8 @@
 #include "output.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct vg_output_type *const output_types[] = {
@@ -42,4 +44,78 @@ void vg_output_close(struct vg_output *o)
         o->type->close(o->ctx);
     o->type = NULL;
     o->ctx = NULL;
+}
+
+/* ---- shared: several outputs behind one lock --------------------------- */
+
+struct shared {
+    pthread_mutex_t mu;
+    struct vg_output *inner;
+    size_t n;
+    uint64_t lines;   /* under mu */
+};
+
+static enum vg_err shared_write(void *ctx, const char *line, size_t len, char *errbuf,
+                                size_t errlen)
+{
+    struct shared *s = ctx;
+    enum vg_err err = VG_OK;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n && !err; i++)
+        err = vg_output_write(&s->inner[i], line, len, errbuf, errlen);
+    if (!err)
+        s->lines++;
+    pthread_mutex_unlock(&s->mu);
+    return err;
+}
+
+static enum vg_err shared_flush(void *ctx, char *errbuf, size_t errlen)
+{
+    struct shared *s = ctx;
+    enum vg_err err = VG_OK;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n; i++) {
+        enum vg_err e = vg_output_flush(&s->inner[i], errbuf, errlen);
+        if (e && !err)
+            err = e;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return err;
+}
+
+static void shared_close(void *ctx)
+{
+    struct shared *s = ctx;
+    for (size_t i = 0; i < s->n; i++)
+        vg_output_close(&s->inner[i]);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+static const struct vg_output_type shared_type = {
+    .name = "shared", .write = shared_write, .flush = shared_flush, .close = shared_close,
+};
+
+enum vg_err vg_output_shared(struct vg_output *out, struct vg_output *inner, size_t n)
+{
+    struct shared *s = calloc(1, sizeof(*s));
+    if (!s)
+        return VG_ERR_NOMEM;
+    pthread_mutex_init(&s->mu, NULL);
+    s->inner = inner;
+    s->n = n;
+    out->type = &shared_type;
+    out->ctx = s;
+    return VG_OK;
+}
+
+uint64_t vg_output_shared_lines(struct vg_output *out)
+{
+    if (out->type != &shared_type)
+        return 0;
+    struct shared *s = out->ctx;
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->lines;
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }

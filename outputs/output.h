@@ -46,4 +46,14 @@ struct vg_spool;
  * how long a write waits for room in a full spool. */
 enum vg_err vg_output_spool(struct vg_output *out, struct vg_spool *spool, int64_t deadline_ms);
 
+/* Puts the outputs inner[0..n) (opened; the array is borrowed and must
+ * outlive out) behind one lock, so that several threads may write and
+ * flush (a daemon's scans and its monitoring events): a line goes to every
+ * inner output before the next line of any thread. Closing out closes
+ * them. */
+enum vg_err vg_output_shared(struct vg_output *out, struct vg_output *inner, size_t n);
+
+/* Lines written through a shared output so far; 0 for another output. */
+uint64_t vg_output_shared_lines(struct vg_output *out);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "../../agent/hash.h"
 #include "../../agent/log.h"
+#include "../../agent/metrics.h"
 #include "../../agent/timeutil.h"
 #include "sigv4.h"
 #include "vg_version.h"
@@ -480,6 +481,7 @@ static void finish(struct call *c, const struct vg_aws_error *e)
     h->ncalls--;
     if (e) {
         h->svcs[c->svc].st.errors++;
+        vg_metrics_api_count(c->service, 0, 1);
         vg_log(VG_LOG_DEBUG, "aws", "%s in %s failed: %s", c->opname, c->region, e->text);
     }
     if (c->on_done) {
@@ -970,6 +972,7 @@ static void start(struct call *c)
     if (sv->in_flight > sv->st.max_in_flight)
         sv->st.max_in_flight = sv->in_flight;
     sv->st.requests++;
+    vg_metrics_api_count(c->service, 1, 0);
     if (c->attempt > 1)
         sv->st.retries++;
 }

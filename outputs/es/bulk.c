@@ -233,7 +233,10 @@ enum vg_err vg_es_event_meta(const char *ev, size_t len, struct vg_es_meta *m, c
     }
     m->id = evf[0];
     m->id_len = evl[0];
-    m->stream = evf[1] && key_is(evf[1], evl[1], "vigil.scan") ? VG_ES_SCAN : VG_ES_FINDINGS;
+    m->stream = !evf[1]                                    ? VG_ES_FINDINGS
+                : key_is(evf[1], evl[1], "vigil.scan")       ? VG_ES_SCAN
+                : key_is(evf[1], evl[1], "vigil.monitoring") ? VG_ES_MONITORING
+                                                             : VG_ES_FINDINGS;
     if (dsf[0] && namespace_ok(dsf[0], dsl[0])) {
         m->ns = dsf[0];
         m->ns_len = dsl[0];
@@ -249,7 +252,9 @@ enum vg_err vg_es_bulk_append(struct vg_buf *body, const struct vg_es_meta *m, c
     static const char a1[] = "{\"create\":{\"_index\":\"logs-vigil.";
     static const char a2[] = "\",\"_id\":\"";
     static const char a3[] = "\"}}\n";
-    const char *ds = m->stream == VG_ES_SCAN ? "scan-" : "findings-";
+    const char *ds = m->stream == VG_ES_SCAN         ? "scan-"
+                     : m->stream == VG_ES_MONITORING ? "monitoring-"
+                                                     : "findings-";
     const char *nsp = m->ns ? m->ns : ns;
     size_t nsl = m->ns ? m->ns_len : strlen(ns);
     size_t dsl = strlen(ds);

@@ -39,8 +39,9 @@
 #define VG_ES_MAX_ERR_REASON  1024           /* error.reason kept per item, caused_by included */
 #define VG_ES_RESP_DEPTH      64             /* nesting of a response */
 
-/* The data streams of Vigil's two datasets. */
-enum vg_es_stream { VG_ES_FINDINGS = 0, VG_ES_SCAN = 1 };
+/* The data streams of Vigil's datasets: vigil.findings (and anything
+ * unknown), vigil.scan, vigil.monitoring. */
+enum vg_es_stream { VG_ES_FINDINGS = 0, VG_ES_SCAN = 1, VG_ES_MONITORING = 2 };
 
 /* What the action line needs, found in the event's text. The pointers are
  * borrowed from the event: raw JSON string content, escapes kept. */

@@ -156,6 +156,8 @@ struct vg_es {
     bool fatal;
     char fatal_msg[1024];
     char last_err[1024];
+    int64_t failing_since_ms;    /* under mu; see vg_es_stats */
+    bool failing;                /* the thread's copy: failing_since_ms is set */
     struct vg_es_stats stats;    /* under mu */
 };
 
@@ -170,10 +172,25 @@ static void copy_line(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* Called by the delivery thread only (es->failing is its own). */
 static void set_last_error(struct vg_es *es, const char *msg)
 {
     pthread_mutex_lock(&es->mu);
     copy_line(es->last_err, sizeof(es->last_err), msg);
+    if (!es->failing_since_ms)
+        es->failing_since_ms = vg_time_now_ms();
+    es->failing = true;
+    pthread_mutex_unlock(&es->mu);
+}
+
+/* A request delivered: the output is no longer failing. */
+static void clear_failing(struct vg_es *es)
+{
+    if (!es->failing)
+        return;
+    pthread_mutex_lock(&es->mu);
+    es->failing_since_ms = 0;
+    es->failing = false;
     pthread_mutex_unlock(&es->mu);
 }
 
@@ -857,6 +874,8 @@ static void finish(struct vg_es *es, struct req *r, CURLcode rc, int64_t now)
         }
         es->ts.delivered += done;
         es->ts.duplicates += dup;
+        if (done || dup)
+            clear_failing(es);
         if (dead)
             vg_log(VG_LOG_WARN, "es", "%s rejected %zu event%s (%d %s: %s): written to %s",
                    h->name, dead, dead == 1 ? "" : "s", r->dead_status, r->dead_type,
@@ -1169,7 +1188,9 @@ void vg_es_get_stats(struct vg_es *es, struct vg_es_stats *out)
     pthread_mutex_lock(&es->mu);
     *out = es->stats;
     out->stopped = es->fatal;
+    out->failing_since_ms = es->failing_since_ms;
     pthread_mutex_unlock(&es->mu);
+    out->pending = vg_spool_pending(es->cur);
 }
 
 void vg_es_last_error(struct vg_es *es, char *buf, size_t len)

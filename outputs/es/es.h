@@ -58,6 +58,9 @@ struct vg_es_stats {
     uint64_t bytes_sent;       /* request bodies as sent (compressed) */
     uint64_t bytes_raw;        /* request bodies before compression */
     bool stopped;              /* delivery stopped on refused credentials */
+    uint64_t pending;          /* events in the spool not yet acknowledged */
+    int64_t failing_since_ms;  /* wall-clock ms of the first failure since the last
+                                * request that delivered; 0: not failing */
 };
 
 struct vg_es;

@@ -57,6 +57,9 @@ struct vg_kafka_stats {
     uint64_t dead_lettered;   /* events written to the dead-letter file */
     uint64_t acked;           /* events acknowledged to the spool */
     uint64_t producer_restarts;  /* producers recreated after a fatal error */
+    uint64_t pending;         /* events in the spool not yet acknowledged */
+    int64_t failing_since_ms; /* wall-clock ms of the first error since the last
+                               * delivery report without one; 0: not failing */
 };
 
 struct vg_kafka;

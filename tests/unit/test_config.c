@@ -60,6 +60,11 @@ static const char defaults_printed[] =
     "  name: ~  # the host name\n"
     "  state_dir: /var/lib/vigil\n"
     "  log_level: info\n"
+    "  http:\n"
+    "    listen: ~  # no endpoint\n"
+    "  monitoring_period: 1m\n"
+    "  splay: 1m\n"
+    "  shutdown_grace: 30s\n"
     "scans:\n"
     "  - provider: host\n"
     "    root: /\n"
@@ -91,6 +96,10 @@ static void check_defaults(const struct vg_config *c)
     CHECK(c->agent.name == NULL);
     CHECK_EQ_STR(c->agent.state_dir, "/var/lib/vigil");
     CHECK_EQ_STR(c->agent.log_level, "info");
+    CHECK(c->agent.http_listen == NULL);
+    CHECK_EQ_INT(c->agent.monitoring_period_s, 60);
+    CHECK_EQ_INT(c->agent.splay_s, 60);
+    CHECK_EQ_INT(c->agent.shutdown_grace_s, 30);
     CHECK_EQ_INT(c->nscans, 1);
     if (c->nscans == 1) {
         CHECK_EQ_STR(c->scans[0].provider, "host");
@@ -352,6 +361,11 @@ VG_TEST(error_bad_values)
                    "digits and underscores");
     CHECK_LOAD_ERR("agent:\n  state_dir: var/lib/vigil\n",
                    "t.yml:2:14: agent.state_dir: \"var/lib/vigil\" must be an absolute path");
+    CHECK_LOAD_ERR("agent:\n  http: {listen: 5066}\n",
+                   "t.yml:2:18: agent.http.listen: \"5066\" must be HOST:PORT (127.0.0.1:5066, "
+                   "[::1]:5066)");
+    CHECK_LOAD_ERR("agent:\n  shutdown_grace: 2h\n",
+                   "t.yml:2:19: agent.shutdown_grace: \"2h\" is more than the maximum, 1h");
     CHECK_LOAD_ERR("agent:\n  name: \"a\\0b\"\n",
                    "t.yml:2:9: agent.name: contains a NUL character");
 
@@ -369,8 +383,8 @@ VG_TEST(error_bad_values)
 
 VG_TEST(error_out_of_range)
 {
-    CHECK_LOAD_ERR("scans:\n  - provider: host\n    interval: 5s\n",
-                   "t.yml:3:15: scans[0].interval: \"5s\" is less than the minimum, 10s");
+    CHECK_LOAD_ERR("scans:\n  - provider: host\n    interval: 0s\n",
+                   "t.yml:3:15: scans[0].interval: \"0s\" is less than the minimum, 1s");
     CHECK_LOAD_ERR("scans:\n  - provider: host\n    interval: 8d\n",
                    "t.yml:3:15: scans[0].interval: \"8d\" is more than the maximum, 7d");
     CHECK_LOAD_ERR("scans:\n  - provider: host\n    interval: 99999999999999999999\n",
@@ -826,7 +840,7 @@ VG_TEST(reference_lists_every_key)
     CHECK(strncmp(ref, "| Key | Type | Default | Bounds | Description |\n|---|", 52) == 0);
     int rows = 0;
     check_rows(ref, vg_config_schema, "", &rows);
-    CHECK_EQ_INT(rows, 75);
+    CHECK_EQ_INT(rows, 80);
     /* the header, its rule, and one line per key */
     int lines = 0;
     for (const char *p = ref; *p; p++)
@@ -838,7 +852,9 @@ VG_TEST(reference_lists_every_key)
         "| `scans` | list of mappings | `[{provider: host}]` | 1 to 256 items |",
         "| `scans[].provider` | enum | required | one of `host`, `demo`, `aws` |",
         "| `scans[].accounts[].role_arn` | string | required | an IAM role ARN (`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`) |",
-        "| `scans[].interval` | duration | `1h` | `10s` to `7d` |",
+        "| `scans[].interval` | duration | `1h` | `1s` to `7d` |",
+        "| `agent.http.listen` | string | no endpoint |",
+        "| `agent.shutdown_grace` | duration | `30s` | `0s` to `1h` |",
         "| `rules.paths` | list of strings | none |  |",
         "| `outputs.file.path` | string | required |  |",
         ("| `outputs.namespace` | string | `default` | made of lowercase letters, digits and "
