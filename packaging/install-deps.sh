@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config git
 libcurl4-openssl-dev libssl-dev libyajl-dev librdkafka-dev libzstd-dev
 libyaml-dev libexpat1-dev zlib1g-dev libmicrohttpd-dev
 clang libclang-rt-dev
-python3 chromium yamllint"
+python3 chromium yamllint adduser systemd shellcheck"
 
 # The shipping benchmarks' comparisons (tests/bench/bench_es.sh,
 # tests/bench/bench_kafka.sh) run rsyslog with omelasticsearch and omkafka,
