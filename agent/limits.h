@@ -23,6 +23,8 @@
 #define VG_MAX_EVIDENCE          (64u << 10)      /* dumped evidence of one finding, marker included */
 #define VG_MAX_REGEX             1024             /* text of one regex in a rule */
 #define VG_MAX_EXCEPTION_RULE_CACHE 4096          /* rule ids whose matching exceptions are cached */
+#define VG_MAX_PREV_FINDINGS     1000000          /* (rule, resource) pairs of a target's previous scan held
+                                                     for vigil.previous_evaluation: 24 MiB at the cap */
 
 /* host provider */
 #define HOST_MAX_SYMLINKS   40      /* links followed in one lookup (Linux's own bound) */

@@ -7,6 +7,7 @@
  */
 #include "hash.h"
 #include "identity.h"
+#include "kibana.h"
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
@@ -78,9 +79,10 @@ static void usage(FILE *f)
             "  report [--config FILE] [--framework ID] [--format table|json|html]\n"
             "                        per framework, the controls that pass, fail, are unknown\n"
             "                        or need manual evidence, from the last scan of each target\n"
-            "  setup [--config FILE] [--dry-run]\n"
+            "  setup [--config FILE] [--dry-run] [--kibana URL]\n"
             "                        install the Elasticsearch assets (index templates, ingest\n"
-            "                        pipeline, ILM policy, latest-findings transform)\n"
+            "                        pipeline, ILM policy, latest-findings transform); with\n"
+            "                        --kibana, import the dashboard and detection rules too\n"
             "  version               version, commit, linked libraries\n"
             "\n"
             "exit codes: 0 done, 1 runtime failure, 2 bad usage, configuration or rules,\n"
@@ -102,13 +104,14 @@ struct cli {
     const char *framework;
     const char *format;
     const char *timeout;
+    const char *kibana;
     bool dry_run;
     char **rest;          /* positional arguments */
     int nrest;
 };
 
 enum { OPT_CONFIG = 256, OPT_HOST_ROOT, OPT_OUTPUT, OPT_RULES, OPT_FAIL_ON, OPT_LOG_LEVEL,
-       OPT_DEBUG, OPT_HELP, OPT_FRAMEWORK, OPT_FORMAT, OPT_DRY_RUN, OPT_TIMEOUT };
+       OPT_DEBUG, OPT_HELP, OPT_FRAMEWORK, OPT_FORMAT, OPT_DRY_RUN, OPT_TIMEOUT, OPT_KIBANA };
 
 static const struct option long_opts[] = {
     { "config", required_argument, NULL, OPT_CONFIG },
@@ -123,6 +126,7 @@ static const struct option long_opts[] = {
     { "format", required_argument, NULL, OPT_FORMAT },
     { "dry-run", no_argument, NULL, OPT_DRY_RUN },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "kibana", required_argument, NULL, OPT_KIBANA },
     { NULL, 0, NULL, 0 },
 };
 
@@ -158,6 +162,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         case OPT_FORMAT: c->format = optarg; break;
         case OPT_DRY_RUN: c->dry_run = true; break;
         case OPT_TIMEOUT: c->timeout = optarg; break;
+        case OPT_KIBANA: c->kibana = optarg; break;
         case OPT_HELP: usage(stdout); exit(0);
         default:
             if (optopt && optopt < 256)
@@ -210,6 +215,9 @@ static struct vg_exceptions *load_exceptions(const struct vg_config *cfg)
     char err[1024];
     struct vg_exceptions *x = vg_exceptions_new(cfg->exceptions, cfg->nexceptions, err,
                                                 sizeof(err));
+    /* expired entries are named FILE:LINE in the scan summary */
+    for (size_t i = 0; x && cfg->file && i < cfg->nexceptions; i++)
+        vg_exceptions_set_origin(x, i, cfg->file, cfg->exceptions[i].line);
     if (!x)
         fprintf(stderr, "vigil: %s: %s\n", cfg->file ? cfg->file : "configuration", err);
     return x;
@@ -1019,6 +1027,7 @@ static void run_one(struct daemon *d, size_t i)
         .noutputs = 1,
         .state_dir = cfg->agent.state_dir,
         .exceptions = d->gen.exceptions,
+        .interval_s = sc->interval_s,
     };
     char err[1024] = "";
     struct vg_scan_result res;
@@ -1476,11 +1485,23 @@ static int cmd_setup(int argc, char **argv)
     if (!cfg)
         return EXIT_USAGE;
     rc = setup_logging(&c, cfg);
-    if (!rc) {
-        char err[2048];
+    char err[2048];
+    /* the Elasticsearch assets; with --kibana, only when an Elasticsearch
+     * output is configured (the dashboards read what its templates map) */
+    if (!rc && (!c.kibana || cfg->outputs.es.enabled)) {
         enum vg_err e = vg_setup_run(cfg, c.dry_run, stdout, err, sizeof(err));
         if (e) {
             fprintf(stderr, "vigil: setup: %s\n", err);
+            rc = e == VG_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
+        }
+    } else if (!rc) {
+        fprintf(stderr, "vigil: setup: no Elasticsearch output is configured: only the Kibana "
+                        "assets are imported\n");
+    }
+    if (!rc && c.kibana) {
+        enum vg_err e = vg_kibana_setup(cfg, c.kibana, c.dry_run, stdout, err, sizeof(err));
+        if (e) {
+            fprintf(stderr, "vigil: setup --kibana: %s\n", err);
             rc = e == VG_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
         }
     }

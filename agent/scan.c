@@ -1,4 +1,5 @@
 #include "scan.h"
+#include "limits.h"
 #include "log.h"
 #include "results.h"
 #include "timeutil.h"
@@ -74,6 +75,8 @@ struct scan_run {
     struct vg_buf line;
     struct vg_results *kept;   /* this scan's lines for vigil report; NULL: none */
     bool kept_opened;
+    struct vg_results_prev *prev;   /* the previous scan's evaluations; NULL: none */
+    bool prev_tried;
     char *errbuf;
     size_t errlen;
 };
@@ -114,6 +117,31 @@ static void keep_line(struct scan_run *s)
     }
 }
 
+/* Loads the previous scan's evaluations of the target, once, at the first
+ * resource (when the provider has named the target, as for keep_line).
+ * Failures are one warning and leave the fields out of every finding. */
+static void load_previous(struct scan_run *s)
+{
+    if (s->prev_tried)
+        return;
+    s->prev_tried = true;
+    if (!s->o->state_dir || strcmp(s->meta.provider, "demo") == 0)
+        return;
+    char why[1024];
+    const char *target = target_name(s->info);
+    enum vg_err err = vg_results_prev_load(s->o->state_dir, s->meta.provider, target,
+                                           VG_MAX_PREV_FINDINGS, &s->prev, why, sizeof(why));
+    if (err == VG_ERR_NOENT)
+        vg_log(VG_LOG_DEBUG, "scan", "%s: no vigil.previous_evaluation in this scan", why);
+    else if (err)
+        vg_log(VG_LOG_WARN, "scan", "the previous scan of %s %s is not used: %s; no finding of "
+               "this scan has vigil.previous_evaluation or vigil.regression", s->meta.provider,
+               target, why);
+    else
+        vg_log(VG_LOG_DEBUG, "scan", "%zu evaluations of the previous scan of %s %s loaded",
+               vg_results_prev_count(s->prev), s->meta.provider, target);
+}
+
 /* Evaluates every rule of the resource's type and emits the findings;
  * takes ownership of rsc. */
 static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
@@ -122,6 +150,7 @@ static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
     const struct vg_scan_opts *o = s->o;
     enum vg_err err = VG_OK;
     s->res->stats.resources++;
+    load_previous(s);
     for (size_t j = 0; !err && j < vg_ruleset_count(o->rules); j++) {
         const struct vg_rule *rule = vg_ruleset_at(o->rules, j);
         if (strcmp(rule->resource, rsc->type) != 0)
@@ -144,6 +173,7 @@ static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
             f.muted = true;
             f.mute_reason = ex->reason;
         }
+        f.has_previous = vg_results_prev_lookup(s->prev, rule->id, rsc->id, &f.previous);
         count_finding(s->res, rule, er.evaluation, f.muted);
         vg_buf_reset(&s->line);
         err = vg_ecs_finding_write(s->cache, &s->meta, &f, vg_time_now_ms(), &s->line);
@@ -157,6 +187,29 @@ static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
         vg_eval_result_clear(&er);
     }
     vg_resource_destroy(rsc);
+    return err;
+}
+
+/* Warns about every expired exception, as each scan does, and lists them
+ * for the scan summary (vigil.scan.exceptions.*). */
+static enum vg_err note_expired(const struct vg_exceptions *x, struct vg_scan_stats *st,
+                                char *errbuf, size_t errlen)
+{
+    int64_t now = vg_time_now_ms();
+    vg_exceptions_log_expired(x, now);
+    st->exceptions_expired = vg_exceptions_expired(x, now, NULL, 0);
+    st->expired_entries = vg_json_array();
+    char line[1024];
+    enum vg_err err = st->expired_entries ? VG_OK : VG_ERR_NOMEM;
+    for (size_t i = 0; !err && i < vg_exceptions_count(x); i++) {
+        const struct vg_exception *e = vg_exceptions_at(x, i);
+        if (now < e->expires_ms)
+            continue;
+        vg_exceptions_expired_entry(e, line, sizeof(line));
+        err = vg_json_push(st->expired_entries, vg_json_str(line));
+    }
+    if (err)
+        snprintf(errbuf, errlen, "out of memory");
     return err;
 }
 
@@ -216,6 +269,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
     snprintf(res->target, sizeof(res->target), "%s", target_name(&info));
     if (err) {
         vg_results_abort(s.kept);
+        vg_results_prev_destroy(s.prev);
         vg_buf_free(&s.line);
         vg_ecs_cache_destroy(s.cache);
         vg_target_info_clear(&info);
@@ -228,8 +282,16 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
     }
     for (size_t i = 0; i < vg_json_len(res->stats.errors); i++)
         vg_log(VG_LOG_WARN, "scan", "%s", vg_json_get_str(vg_json_at(res->stats.errors, i)));
-    if (o->exceptions)
-        vg_exceptions_log_expired(o->exceptions, vg_time_now_ms());
+    res->stats.interval_s = o->interval_s;
+    err = note_expired(o->exceptions, &res->stats, errbuf, errlen);
+    if (err) {
+        vg_results_abort(s.kept);
+        vg_results_prev_destroy(s.prev);
+        vg_buf_free(&s.line);
+        vg_ecs_cache_destroy(s.cache);
+        vg_target_info_clear(&info);
+        return err;
+    }
 
     res->stats.ended_ms = res->started_ms + (vg_time_mono_ms() - t0);
     err = emit(o, vg_ecs_summary_doc(&s.meta, &res->stats), &s.line, errbuf, errlen);
@@ -247,6 +309,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
         vg_results_abort(s.kept);
     }
 
+    vg_results_prev_destroy(s.prev);
     vg_buf_free(&s.line);
     vg_ecs_cache_destroy(s.cache);
     vg_target_info_clear(&info);
@@ -259,6 +322,8 @@ void vg_scan_result_clear(struct vg_scan_result *res)
 {
     vg_json_free(res->stats.errors);
     res->stats.errors = NULL;
+    vg_json_free(res->stats.expired_entries);
+    res->stats.expired_entries = NULL;
 }
 
 void vg_scan_print_summary(const struct vg_scan_result *res, FILE *f)

@@ -3,11 +3,13 @@
  * documents need (outputs/es/assets.h, the same as the JSON files under
  * packaging/elasticsearch/): the ILM policy, the ingest pipeline that sets
  * event.ingested, the component and index templates of
- * logs-vigil.findings-* and logs-vigil.scan-* (every field of the ECS
- * document mapped, dynamic: false for the rest), the index behind the
- * alias security_solution-vigil.misconfiguration_latest with its template,
- * and the latest-state transform into it (unique key rule.uuid,
- * resource.id, data_stream.namespace), started.
+ * logs-vigil.findings-*, logs-vigil.scan-* and logs-vigil.monitoring-*
+ * (every field of the ECS documents mapped, dynamic: false for the rest
+ * except under vigil.monitoring, where counters added later are indexed
+ * too), the index behind the alias
+ * security_solution-vigil.misconfiguration_latest with its template, and
+ * the latest-state transform into it (unique key rule.uuid, resource.id,
+ * data_stream.namespace), started.
  *
  * Idempotent: templates, policy and pipeline are PUT again (Elasticsearch
  * replaces them); an index that exists is kept; a transform that exists is

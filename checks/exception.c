@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define REASON_SHOWN 160   /* bytes of a reason quoted in a warning */
+#define PATH_SHOWN   512   /* bytes of a file name in an expired entry */
 
 /* ---- compiled entries ------------------------------------------------- */
 
@@ -37,6 +38,7 @@ struct plist {
 struct entry {
     struct vg_exception pub;
     char *reason, *owner, *expires;   /* owned; pub points at them */
+    char *file;                       /* owned; pub.file points at it */
     struct plist rules, resources, accounts, regions, hosts;
     char **tag_keys, **tag_values;    /* owned */
     size_t ntags;
@@ -234,6 +236,7 @@ static void entry_free(struct entry *e)
     free(e->reason);
     free(e->owner);
     free(e->expires);
+    free(e->file);
     plist_free(&e->rules);
     plist_free(&e->resources);
     plist_free(&e->accounts);
@@ -789,6 +792,44 @@ void vg_exceptions_expired_message(const struct vg_exception *e, char *buf, size
     put_clean(buf, len, &pos, e->expires, 64);
     put_fmt(buf, len, &pos, " and no longer mutes: it matched %zu finding%s in this scan",
             e->expired_hits, e->expired_hits == 1 ? "" : "s");
+}
+
+enum vg_err vg_exceptions_set_origin(struct vg_exceptions *x, size_t i, const char *file,
+                                     int line)
+{
+    if (!x || i >= x->n)
+        return VG_ERR_INVALID;
+    struct entry *e = &x->e[i];
+    char *copy = NULL;
+    if (file && !(copy = strdup(file)))
+        return VG_ERR_NOMEM;
+    free(e->file);
+    e->file = copy;
+    e->pub.file = copy;
+    e->pub.line = line > 0 ? line : 0;
+    return VG_OK;
+}
+
+void vg_exceptions_expired_entry(const struct vg_exception *e, char *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    size_t pos = 0;
+    buf[0] = '\0';
+    if (e->file) {
+        put_clean(buf, len, &pos, e->file, PATH_SHOWN);
+        if (e->line > 0)
+            put_fmt(buf, len, &pos, ":%d: ", e->line);
+        else
+            put_fmt(buf, len, &pos, ": exceptions[%zu]: ", e->index);
+    } else {
+        put_fmt(buf, len, &pos, "exceptions[%zu]: ", e->index);
+    }
+    put_clean(buf, len, &pos, e->reason, REASON_SHOWN);
+    put_fmt(buf, len, &pos, " (owner ");
+    put_clean(buf, len, &pos, e->owner, 80);
+    /* its date: expires was checked to begin with YYYY-MM-DD */
+    put_fmt(buf, len, &pos, ", expired %.10s)", e->expires);
 }
 
 size_t vg_exceptions_log_expired(const struct vg_exceptions *x, int64_t now_ms)

@@ -75,6 +75,8 @@ struct vg_exception {
                             * no longer mutes */
     size_t muted;          /* findings it muted since vg_exceptions_reset() */
     size_t expired_hits;   /* findings it matched while expired, since the reset */
+    const char *file;      /* where it was written (vg_exceptions_set_origin()); NULL: unknown */
+    int line;              /* its line there, from 1; 0: unknown */
 };
 
 /* Compiles n configuration entries (n may be 0: a set that mutes nothing).
@@ -123,6 +125,24 @@ size_t vg_exceptions_expired(const struct vg_exceptions *x, int64_t now_ms, size
  * Control characters of owner and reason become spaces; a reason longer
  * than 160 bytes is cut and ends in "...". */
 void vg_exceptions_expired_message(const struct vg_exception *e, char *buf, size_t len);
+
+/* Records where entry i was written, for vg_exceptions_expired_entry():
+ * file (copied; NULL: unknown) and line (from 1; 0: unknown), as the
+ * configuration loader's marks give them. VG_ERR_INVALID when x is NULL or
+ * i is out of range; VG_ERR_NOMEM. */
+enum vg_err vg_exceptions_set_origin(struct vg_exceptions *x, size_t i, const char *file,
+                                     int line);
+
+/* Writes an expired entry as the scan summary lists it
+ * (vigil.scan.exceptions.expired_entries) into buf (terminated when
+ * len > 0):
+ *   "/etc/vigil/vigil.yml:42: legacy bucket (owner platform-team, expired 2026-06-30)"
+ * The place is "FILE:LINE" from vg_exceptions_set_origin(); without a line
+ * "FILE: exceptions[3]", without a file "exceptions[3]". The date is that
+ * of expires as written (an RFC 3339 time gives its date). Control
+ * characters become spaces; a reason longer than 160 bytes or an owner
+ * longer than 80 is cut and ends in "...". */
+void vg_exceptions_expired_entry(const struct vg_exception *e, char *buf, size_t len);
 
 /* Logs that warning (VG_LOG_WARN, area "exceptions") for every entry expired
  * at now_ms, and returns how many it logged. Call once, at the end of a

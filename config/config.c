@@ -951,6 +951,8 @@ static enum vg_err load_sequence(struct loader *ld, const struct vg_config_key *
             return fail(ld, it, sub, "expected a mapping, got %s", got(it, g, sizeof(g)));
         if ((err = load_mapping(ld, e->sub, (char *)elems + i * e->elem_size, it, sub)))
             return err;
+        if (e->record_line)
+            *FIELD((char *)elems + i * e->elem_size, e->line_offset, int) = it->line;
     }
     return VG_OK;
 }

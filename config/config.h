@@ -53,6 +53,7 @@ struct vg_config_exception {
     char *owner;           /* required */
     char *expires;         /* required: YYYY-MM-DD (mutes to the end of that
                             * day, UTC) or RFC 3339 (up to that instant) */
+    int line;              /* the entry's line in the file; 0: a default */
 };
 
 /* aws: one account scanned through STS AssumeRole. */

@@ -328,6 +328,7 @@ const struct vg_config_key vg_config_schema[] = {
       .def_doc = "none", .bounded = true, .min = 0, .max = 10000,
       .offset = CFG(exceptions), .count_offset = CFG(nexceptions),
       .elem_size = sizeof(struct vg_config_exception),
+      .record_line = true, .line_offset = EXC(line),
       .help = "The mutelist: findings it matches are still shipped, with `vigil.muted: true`." },
     { .key = "spool", .type = VG_CFG_SECTION, .sub = spool_keys,
       .help = "The durable queue between scans and the network outputs." },

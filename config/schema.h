@@ -80,6 +80,8 @@ struct vg_config_key {
     size_t offset;              /* the field, from base */
     size_t count_offset;        /* LIST, SEQUENCE: the size_t count */
     size_t elem_size;           /* SEQUENCE: sizeof one element */
+    bool record_line;           /* SEQUENCE: store each element's line (int) ... */
+    size_t line_offset;         /* ... at this offset in the element */
     const char *const *words;   /* ENUM: the allowed words, NULL-terminated */
     const struct vg_config_key *sub;   /* SECTION, SEQUENCE: the nested table */
     const char *pattern;        /* STRING: a POSIX ERE the whole value must match */

@@ -482,6 +482,13 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
         err |= PUT(",\"mute_reason\":");
         err |= vg_json_write_string(out, f->mute_reason, strlen(f->mute_reason));
     }
+    if (f->has_previous) {
+        err |= PUT(",\"previous_evaluation\":\"");
+        err |= vg_buf_appends(out, vg_eval_name(f->previous));
+        err |= f->previous == VG_EVAL_PASSED && e == VG_EVAL_FAILED
+                   ? PUT("\",\"regression\":true")
+                   : PUT("\",\"regression\":false");
+    }
     err |= PUT("}}");
     if (err) {
         out->len = mark;
@@ -573,6 +580,12 @@ struct vg_json *vg_ecs_summary_doc(const struct vg_scan_meta *m, const struct vg
         err |= vg_json_set_int(f, "unknown", (int64_t)s->by_framework[i][2]);
     }
     err |= vg_json_set(scan, "errors", s->errors ? vg_json_clone(s->errors) : vg_json_array());
+    if (s->interval_s > 0)
+        err |= vg_json_set_int(scan, "interval_s", s->interval_s);
+    struct vg_json *exc = vg_json_child(scan, "exceptions");
+    err |= vg_json_set_int(exc, "expired", (int64_t)s->exceptions_expired);
+    if (vg_json_len(s->expired_entries))
+        err |= vg_json_set(exc, "expired_entries", vg_json_clone(s->expired_entries));
 
     if (err) {
         vg_json_free(doc);

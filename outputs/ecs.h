@@ -35,6 +35,12 @@ struct vg_finding {
     const struct vg_eval_result *result;
     bool muted;
     const char *mute_reason;               /* NULL unless muted */
+    /* The evaluation of the same (rule, resource) in the previous scan of
+     * the same target, when that scan held the pair: written as
+     * vigil.previous_evaluation, with vigil.regression (previous passed,
+     * now failed). has_previous false (a zeroed finding): both absent. */
+    bool has_previous;
+    enum vg_eval previous;
 };
 
 /* Counts a scan gathers for its summary event. */
@@ -48,6 +54,11 @@ struct vg_scan_stats {
     /* per framework (index of vg_frameworks): passed, failed, unknown */
     size_t by_framework[16][3];
     struct vg_json *errors;                /* array of strings; borrowed */
+    int64_t interval_s;                    /* vigil.scan.interval_s when > 0 (vigil run) */
+    size_t exceptions_expired;             /* vigil.scan.exceptions.expired */
+    /* vigil.scan.exceptions.expired_entries: array of strings, one per
+     * expired exception; borrowed; NULL or empty: the field is left out */
+    struct vg_json *expired_entries;
 };
 
 /* The deterministic event id: the first 16 bytes, in hex, of

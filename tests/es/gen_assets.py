@@ -14,6 +14,7 @@ order = [
  ("component template","vigil@settings","VG_ES_ASSET_PUT","/_component_template/vigil@settings","component-template-settings.json"),
  ("index template","logs-vigil.findings","VG_ES_ASSET_PUT","/_index_template/logs-vigil.findings","index-template-findings.json"),
  ("index template","logs-vigil.scan","VG_ES_ASSET_PUT","/_index_template/logs-vigil.scan","index-template-scan.json"),
+ ("index template","logs-vigil.monitoring","VG_ES_ASSET_PUT","/_index_template/logs-vigil.monitoring","index-template-monitoring.json"),
  ("index template","security_solution-vigil.misconfiguration_latest","VG_ES_ASSET_PUT","/_index_template/security_solution-vigil.misconfiguration_latest","index-template-latest.json"),
  ("index","security_solution-vigil.misconfiguration_latest-v1","VG_ES_ASSET_INDEX","/security_solution-vigil.misconfiguration_latest-v1","latest-index.json"),
  ("transform","vigil-misconfiguration-latest-v1","VG_ES_ASSET_TRANSFORM","/_transform/vigil-misconfiguration-latest-v1","transform-latest.json"),

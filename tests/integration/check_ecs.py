@@ -19,6 +19,10 @@ OUTCOME = {"passed": "success", "failed": "failure", "unknown": "unknown"}
 FRAMEWORKS = {"cis_debian_12", "cis_aws_3.0", "soc2", "iso27001_2022",
               "nist_800_53_r5", "nist_csf_2.0", "pci_dss_4.0"}
 CSF2 = re.compile(r"^(GV|ID|PR|DE|RS|RC)\.[A-Z]{2}-\d{2}$")
+# "FILE:LINE: REASON (owner OWNER, expired YYYY-MM-DD)"; without the
+# configuration's line, "exceptions[N]" (or "FILE: exceptions[N]") stands
+# for the place
+ENTRY = re.compile(r"^(.+:\d+|(.+: )?exceptions\[\d+\]): .* \(owner .*, expired \d{4}-\d{2}-\d{2}\)$")
 
 problems = []
 
@@ -115,6 +119,15 @@ def check_finding(n, d, args):
     need(n, d, "resource.type", str)
     need(n, d, "resource.sub_type", str)
     need(n, d, "vigil.muted", bool)
+    # issue 7: both or neither; regression means passed before, failed now
+    vg = d.get("vigil", {})
+    if ("previous_evaluation" in vg) != ("regression" in vg):
+        problem(n, "vigil.previous_evaluation and vigil.regression must come together")
+    elif "previous_evaluation" in vg:
+        pe = need(n, d, "vigil.previous_evaluation", str)
+        if pe not in OUTCOME:
+            problem(n, f"vigil.previous_evaluation {pe!r} not passed/failed/unknown")
+        need(n, d, "vigil.regression", bool, value=(pe == "passed" and ev == "failed"))
     comp = need(n, d, "vigil.compliance", dict)
     if comp:
         for fw, ids in comp.items():
@@ -159,6 +172,20 @@ def main():
                 need(n, d, "event.duration", int)
                 for k in ("passed", "failed", "unknown", "total"):
                     need(n, d, "vigil.scan.findings." + k, int)
+                expired = need(n, d, "vigil.scan.exceptions.expired", int)
+                entries = get(d, "vigil.scan.exceptions.expired_entries")
+                if entries is KeyError:
+                    if expired:
+                        problem(n, f"{expired} expired exceptions but no expired_entries")
+                elif (not isinstance(entries, list) or not entries
+                      or not all(isinstance(e, str) and ENTRY.match(e) for e in entries)
+                      or len(entries) != expired):
+                    problem(n, f"vigil.scan.exceptions.expired_entries {entries!r} "
+                               f"(expired {expired!r})")
+                iv = get(d, "vigil.scan.interval_s")
+                if iv is not KeyError and (not isinstance(iv, int) or isinstance(iv, bool)
+                                           or iv <= 0):
+                    problem(n, f"vigil.scan.interval_s {iv!r}: a positive number of seconds")
                 summaries.append(d)
             else:
                 problem(n, f"unexpected event.dataset {ds!r}")

@@ -2,8 +2,13 @@
 #include "vgtest.h"
 
 #include "agent/json.h"
+#include "agent/results.h"
+#include "checks/exception.h"
 #include "checks/rule.h"
 #include "outputs/ecs.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 
 static const char *RULES =
     "- id: host.sshd.permit_root_login\n"
@@ -197,6 +202,258 @@ VG_TEST(summary_document)
     CHECK_CONTAINS(str_at(doc, "message", NULL, NULL), "5 passed, 3 failed, 1 unknown");
     vg_json_free(doc);
     vg_json_free(s.errors);
+}
+
+/* ---- issue 7: previous evaluation, regression, scan summary fields ------- */
+
+static const struct vg_rule *load_rule(struct vg_ruleset *rs)
+{
+    char err[512];
+    if (vg_ruleset_load_string(rs, "t.yml", RULES, strlen(RULES), err, sizeof(err)) != VG_OK)
+        fprintf(stderr, "%s\n", err);
+    return vg_ruleset_find(rs, "host.sshd.permit_root_login");
+}
+
+VG_TEST(finding_previous_evaluation_and_regression)
+{
+    struct vg_ruleset *rs = vg_ruleset_new();
+    const struct vg_rule *rule = load_rule(rs);
+    CHECK(rule != NULL);
+    if (!rule) {
+        vg_ruleset_destroy(rs);
+        return;
+    }
+    struct vg_resource *res = vg_resource_new("host.sshd", "host://web-01/sshd", "sshd",
+                                              "configuration", "linux-sshd");
+    struct vg_eval_result er;
+    memset(&er, 0, sizeof(er));
+    struct vg_scan_meta m;
+    make_meta(&m);
+    /* now x before -> regression; every pair of the 3 x 3 */
+    for (int now = 0; now < 3; now++) {
+        for (int before = -1; before < 3; before++) {
+            er.evaluation = (enum vg_eval)now;
+            struct vg_finding f = { .rule = rule, .resource = res, .result = &er };
+            if (before >= 0) {
+                f.has_previous = true;
+                f.previous = (enum vg_eval)before;
+            }
+            struct vg_json *doc = vg_ecs_finding_doc(&m, &f, 1795687206000LL);
+            CHECK(doc != NULL);
+            const struct vg_json *vg = vg_json_get(doc, "vigil");
+            const struct vg_json *pe = vg_json_get(vg, "previous_evaluation");
+            const struct vg_json *rg = vg_json_get(vg, "regression");
+            if (before < 0) {
+                /* not in the previous scan: neither field */
+                CHECK(pe == NULL);
+                CHECK(rg == NULL);
+            } else {
+                CHECK_EQ_STR(vg_json_get_str(pe), vg_eval_name((enum vg_eval)before));
+                CHECK_EQ_INT(vg_json_type(rg), VG_JSON_BOOL);
+                CHECK_EQ_INT(vg_json_get_bool(rg), now == VG_EVAL_FAILED && before == VG_EVAL_PASSED);
+            }
+            CHECK_EQ_STR(str_at(doc, "result", "evaluation", NULL), vg_eval_name((enum vg_eval)now));
+            vg_json_free(doc);
+        }
+    }
+    /* after mute_reason, inside vigil, the document still one line */
+    er.evaluation = VG_EVAL_FAILED;
+    struct vg_finding f = { .rule = rule, .resource = res, .result = &er, .muted = true,
+                            .mute_reason = "accepted", .has_previous = true,
+                            .previous = VG_EVAL_PASSED };
+    struct vg_ecs_cache *c = vg_ecs_cache_new();
+    struct vg_buf b;
+    vg_buf_init(&b, 1 << 20);
+    CHECK_EQ_INT(vg_ecs_finding_write(c, &m, &f, 1795687206000LL, &b), VG_OK);
+    CHECK_CONTAINS(vg_buf_str(&b), "\"muted\":true,\"mute_reason\":\"accepted\","
+                                   "\"previous_evaluation\":\"passed\",\"regression\":true}}");
+    vg_buf_free(&b);
+    vg_ecs_cache_destroy(c);
+    vg_resource_destroy(res);
+    vg_ruleset_destroy(rs);
+}
+
+VG_TEST(summary_interval_and_expired_exceptions)
+{
+    struct vg_scan_meta m;
+    make_meta(&m);
+    struct vg_scan_stats s;
+    memset(&s, 0, sizeof(s));
+    s.ended_ms = m.started_ms + 10;
+    /* vigil scan: no interval, nothing expired */
+    struct vg_json *doc = vg_ecs_summary_doc(&m, &s);
+    const struct vg_json *scan = vg_json_get(vg_json_get(doc, "vigil"), "scan");
+    CHECK(vg_json_get(scan, "interval_s") == NULL);
+    const struct vg_json *exc = vg_json_get(scan, "exceptions");
+    CHECK_EQ_INT(vg_json_type(vg_json_get(exc, "expired")), VG_JSON_INT);
+    CHECK_EQ_INT(vg_json_get_int(vg_json_get(exc, "expired")), 0);
+    CHECK(vg_json_get(exc, "expired_entries") == NULL);
+    vg_json_free(doc);
+    /* an empty list is the same as none */
+    s.expired_entries = vg_json_array();
+    doc = vg_ecs_summary_doc(&m, &s);
+    scan = vg_json_get(vg_json_get(doc, "vigil"), "scan");
+    CHECK(vg_json_get(vg_json_get(scan, "exceptions"), "expired_entries") == NULL);
+    vg_json_free(doc);
+
+    /* vigil run: the interval, and two expired entries */
+    s.interval_s = 3600;
+    s.exceptions_expired = 2;
+    vg_json_push(s.expired_entries, vg_json_str("/etc/vigil/vigil.yml:12: a (owner o, expired 2020-01-01)"));
+    vg_json_push(s.expired_entries, vg_json_str("/etc/vigil/vigil.yml:19: b (owner p, expired 2021-02-03)"));
+    doc = vg_ecs_summary_doc(&m, &s);
+    scan = vg_json_get(vg_json_get(doc, "vigil"), "scan");
+    CHECK_EQ_INT(vg_json_get_int(vg_json_get(scan, "interval_s")), 3600);
+    exc = vg_json_get(scan, "exceptions");
+    CHECK_EQ_INT(vg_json_get_int(vg_json_get(exc, "expired")), 2);
+    const struct vg_json *ents = vg_json_get(exc, "expired_entries");
+    CHECK_EQ_INT(vg_json_len(ents), 2);
+    CHECK_EQ_STR(vg_json_get_str(vg_json_at(ents, 1)),
+                 "/etc/vigil/vigil.yml:19: b (owner p, expired 2021-02-03)");
+    vg_json_free(doc);
+    /* a negative interval is no interval */
+    s.interval_s = -5;
+    doc = vg_ecs_summary_doc(&m, &s);
+    CHECK(vg_json_get(vg_json_get(vg_json_get(doc, "vigil"), "scan"), "interval_s") == NULL);
+    vg_json_free(doc);
+    vg_json_free(s.expired_entries);
+}
+
+VG_TEST(expired_exception_entries)
+{
+    char *rules[] = { "host.sshd.*" };
+    struct vg_config_exception ex[3];
+    memset(ex, 0, sizeof(ex));
+    for (int i = 0; i < 3; i++) {
+        ex[i].rules = rules;
+        ex[i].nrules = 1;
+        ex[i].owner = "secops";
+    }
+    ex[0].reason = "old exception";
+    ex[0].expires = "2020-01-01";
+    ex[1].reason = "still good";
+    ex[1].expires = "2099-12-31";
+    char hostile[400];
+    memset(hostile, 'r', sizeof(hostile) - 1);
+    hostile[sizeof(hostile) - 1] = '\0';
+    hostile[3] = '\n';
+    hostile[4] = '\x1b';
+    ex[2].reason = hostile;
+    ex[2].expires = "2021-06-30T12:00:00+02:00";
+    char err[512];
+    struct vg_exceptions *x = vg_exceptions_new(ex, 3, err, sizeof(err));
+    CHECK(x != NULL);
+    if (!x)
+        return;
+    char line[1024];
+    /* no origin recorded: the entry's index stands for the place */
+    vg_exceptions_expired_entry(vg_exceptions_at(x, 0), line, sizeof(line));
+    CHECK_EQ_STR(line, "exceptions[0]: old exception (owner secops, expired 2020-01-01)");
+    CHECK_EQ_INT(vg_exceptions_set_origin(x, 0, "/etc/vigil/vigil.yml", 42), VG_OK);
+    vg_exceptions_expired_entry(vg_exceptions_at(x, 0), line, sizeof(line));
+    CHECK_EQ_STR(line, "/etc/vigil/vigil.yml:42: old exception (owner secops, expired 2020-01-01)");
+    CHECK_EQ_INT(vg_exceptions_set_origin(x, 0, "/etc/vigil/vigil.yml", 0), VG_OK);
+    vg_exceptions_expired_entry(vg_exceptions_at(x, 0), line, sizeof(line));
+    CHECK_EQ_STR(line, "/etc/vigil/vigil.yml: exceptions[0]: old exception (owner secops, "
+                       "expired 2020-01-01)");
+    /* an RFC 3339 expiry gives its date; control characters are spaces; a
+     * long reason is cut */
+    CHECK_EQ_INT(vg_exceptions_set_origin(x, 2, "/etc/vigil/vigil.yml", 30), VG_OK);
+    vg_exceptions_expired_entry(vg_exceptions_at(x, 2), line, sizeof(line));
+    CHECK(strncmp(line, "/etc/vigil/vigil.yml:30: rrr  rrr", 33) == 0);
+    CHECK_CONTAINS(line, "rrr... (owner secops, expired 2021-06-30)");
+    CHECK(strlen(line) < 260);
+    /* a small buffer: cut, terminated */
+    char small[16];
+    vg_exceptions_expired_entry(vg_exceptions_at(x, 0), small, sizeof(small));
+    CHECK_EQ_INT(strlen(small), sizeof(small) - 1);
+    vg_exceptions_expired_entry(vg_exceptions_at(x, 0), small, 0);
+    CHECK_EQ_INT(vg_exceptions_set_origin(x, 3, "f", 1), VG_ERR_INVALID);
+    CHECK_EQ_INT(vg_exceptions_set_origin(NULL, 0, "f", 1), VG_ERR_INVALID);
+    CHECK_EQ_INT(vg_exceptions_set_origin(x, 1, NULL, 7), VG_OK);
+    CHECK(vg_exceptions_at(x, 1)->file == NULL);
+    CHECK_EQ_INT(vg_exceptions_at(x, 1)->line, 7);
+    vg_exceptions_destroy(x);
+}
+
+/* What the encoder writes, the results store keeps and reads back: every
+ * finding found again by the ids it was written with, however odd. */
+VG_TEST(encoded_findings_are_found_by_the_store)
+{
+    struct vg_ruleset *rs = vg_ruleset_new();
+    const struct vg_rule *rule = load_rule(rs);
+    CHECK(rule != NULL);
+    if (!rule) {
+        vg_ruleset_destroy(rs);
+        return;
+    }
+    char longid[1500];
+    memset(longid, 'a', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    longid[700] = '\xff';   /* invalid UTF-8 on the slow path too */
+    const char *ids[] = {
+        "host://web-01/sshd",
+        "arn:aws:s3:::quote\"back\\slash",
+        "tab\there\x01ctl",
+        "caf\xc3\xa9 \xe2\x82\xac",      /* valid UTF-8 */
+        "bad\xff\xfe utf8 \xc3",          /* invalid bytes, a cut sequence */
+        "overlong \xc0\xaf",
+        longid,
+    };
+    const size_t n = sizeof(ids) / sizeof(ids[0]);
+    char state[] = "/tmp/vgtest-ecs-XXXXXX";
+    CHECK(mkdtemp(state) != NULL);
+    char err[512];
+    struct vg_results *kept = vg_results_begin(state, "host", "web-01", err, sizeof(err));
+    CHECK(kept != NULL);
+    struct vg_scan_meta m;
+    make_meta(&m);
+    struct vg_ecs_cache *c = vg_ecs_cache_new();
+    struct vg_buf b;
+    vg_buf_init(&b, 1 << 20);
+    for (size_t i = 0; i < n; i++) {
+        struct vg_resource *res = vg_resource_new("host.sshd", ids[i], "x", "configuration",
+                                                  "linux-sshd");
+        struct vg_eval_result er;
+        memset(&er, 0, sizeof(er));
+        er.evaluation = (enum vg_eval)(i % 3);
+        struct vg_finding f = { .rule = rule, .resource = res, .result = &er };
+        vg_buf_reset(&b);
+        CHECK_EQ_INT(vg_ecs_finding_write(c, &m, &f, 1795687206000LL, &b), VG_OK);
+        CHECK_EQ_INT(vg_results_add(kept, b.data, b.len), VG_OK);
+        vg_resource_destroy(res);
+    }
+    struct vg_scan_stats s;
+    memset(&s, 0, sizeof(s));
+    s.ended_ms = m.started_ms;
+    struct vg_json *sum = vg_ecs_summary_doc(&m, &s);
+    vg_buf_reset(&b);
+    CHECK_EQ_INT(vg_ecs_encode(sum, &b), VG_OK);
+    vg_json_free(sum);
+    CHECK_EQ_INT(vg_results_add(kept, b.data, b.len), VG_OK);
+    CHECK_EQ_INT(vg_results_commit(kept, err, sizeof(err)), VG_OK);
+
+    struct vg_results_prev *p = NULL;
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-01", 100, &p, err, sizeof(err)), VG_OK);
+    if (!p)
+        fprintf(stderr, "%s\n", err);
+    CHECK_EQ_INT(vg_results_prev_count(p), n);
+    for (size_t i = 0; i < n; i++) {
+        enum vg_eval e = VG_EVAL_UNKNOWN;
+        bool found = vg_results_prev_lookup(p, rule->id, ids[i], &e);
+        if (!found)
+            fprintf(stderr, "  id %zu not found\n", i);
+        CHECK(found);
+        CHECK_EQ_INT(e, (int)(i % 3));
+        CHECK(!vg_results_prev_lookup(p, "host.sshd.other", ids[i], &e));
+    }
+    vg_results_prev_destroy(p);
+    vg_buf_free(&b);
+    vg_ecs_cache_destroy(c);
+    vg_ruleset_destroy(rs);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+    CHECK(system(cmd) == 0);
 }
 
 VG_TEST_MAIN()

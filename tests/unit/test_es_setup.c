@@ -100,11 +100,39 @@ static const struct vg_json *mappings(void)
     return vg_json_get(vg_json_get(m, "template"), "mappings");
 }
 
-/* The mapping of a dotted path; NULL when unmapped. A flattened field
- * covers everything below it. */
-static const struct vg_json *field(const char *path, bool *flat)
+/* The template's mappings of the index template called name, or NULL. */
+static const struct vg_json *index_mappings(const char *name)
 {
-    const struct vg_json *props = vg_json_get(mappings(), "properties");
+    static struct vg_json *docs[16];
+    static const char *names[16];
+    for (size_t i = 0; i < 16 && names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            return vg_json_get(vg_json_get(docs[i], "template"), "mappings");
+    for (size_t i = 0; i < vg_es_assets_count; i++) {
+        if (strcmp(vg_es_assets[i].name, name) != 0)
+            continue;
+        for (size_t k = 0; k < 16; k++) {
+            if (names[k])
+                continue;
+            char err[256];
+            names[k] = name;
+            docs[k] = vg_json_parse(vg_es_assets[i].body, strlen(vg_es_assets[i].body), err,
+                                    sizeof(err));
+            return vg_json_get(vg_json_get(docs[k], "template"), "mappings");
+        }
+    }
+    return NULL;
+}
+
+/* Where field() looks first (an index template's own mappings), before
+ * vigil@mappings; NULL: vigil@mappings alone. */
+static const struct vg_json *overlay;
+
+/* The mapping of a dotted path in one mappings object; NULL when
+ * unmapped. A flattened field covers everything below it. */
+static const struct vg_json *field_in(const struct vg_json *m, const char *path, bool *flat)
+{
+    const struct vg_json *props = vg_json_get(m, "properties");
     char buf[512];
     snprintf(buf, sizeof(buf), "%s", path);
     const struct vg_json *f = NULL;
@@ -121,6 +149,18 @@ static const struct vg_json *field(const char *path, bool *flat)
         props = vg_json_get(f, "properties");
     }
     return f;
+}
+
+/* The mapping of a dotted path: in overlay if it maps a type there, else
+ * in vigil@mappings. */
+static const struct vg_json *field(const char *path, bool *flat)
+{
+    if (overlay) {
+        const struct vg_json *f = field_in(overlay, path, flat);
+        if (f && (*flat || vg_json_get(f, "type")))
+            return f;
+    }
+    return field_in(mappings(), path, flat);
 }
 
 static const char *type_of(const char *path)
@@ -226,7 +266,8 @@ VG_TEST(mapping_covers_every_field_of_the_documents)
     m.provider = "host";
     m.target = &target;
     struct vg_finding f = { .rule = rule, .resource = res, .result = &er, .muted = true,
-                            .mute_reason = "accepted" };
+                            .mute_reason = "accepted", .has_previous = true,
+                            .previous = VG_EVAL_PASSED };
     struct vg_json *doc = vg_ecs_finding_doc(&m, &f, 1795687206000LL);
     CHECK(doc != NULL);
     char path[512] = "";
@@ -242,12 +283,26 @@ VG_TEST(mapping_covers_every_field_of_the_documents)
     struct vg_json *errors = vg_json_array();
     vg_json_push(errors, vg_json_str("an error"));
     ss.errors = errors;
+    ss.interval_s = 3600;
+    ss.exceptions_expired = 1;
+    ss.expired_entries = vg_json_array();
+    vg_json_push(ss.expired_entries, vg_json_str("/etc/vigil/vigil.yml:3: r (owner o, expired 2020-01-01)"));
     struct vg_json *sum = vg_ecs_summary_doc(&m, &ss);
     CHECK(sum != NULL);
+    /* the issue 7 fields are there to be checked */
+    const struct vg_json *sscan = vg_json_get(vg_json_get(sum, "vigil"), "scan");
+    CHECK(vg_json_get(sscan, "interval_s") != NULL);
+    CHECK(vg_json_get(vg_json_get(sscan, "exceptions"), "expired_entries") != NULL);
     path[0] = '\0';
     walk(sum, path, 0);
     vg_json_free(sum);
     vg_json_free(errors);
+    vg_json_free(ss.expired_entries);
+    CHECK_EQ_STR(type_of("vigil.previous_evaluation"), "keyword");
+    CHECK_EQ_STR(type_of("vigil.regression"), "boolean");
+    CHECK_EQ_STR(type_of("vigil.scan.interval_s"), "long");
+    CHECK_EQ_STR(type_of("vigil.scan.exceptions.expired"), "long");
+    CHECK_EQ_STR(type_of("vigil.scan.exceptions.expired_entries"), "keyword");
 
     /* cloud findings, as DESIGN.md draws them */
     const char *cloud = "{\"cloud\":{\"provider\":\"aws\",\"account\":{\"id\":\"123456789012\","
@@ -262,6 +317,83 @@ VG_TEST(mapping_covers_every_field_of_the_documents)
     vg_resource_destroy(res);
     vg_eval_result_clear(&er);
     vg_ruleset_destroy(rs);
+}
+
+/* The monitoring event of the issue 7 contract, every field with a value
+ * of its kind. */
+static const char *MONITORING_DOC =
+    "{\"@timestamp\":\"2026-11-26T10:00:05.123Z\",\"event\":{\"kind\":\"metric\","
+    "\"dataset\":\"vigil.monitoring\",\"module\":\"vigil\",\"created\":\"2026-11-26T10:00:05.123Z\","
+    "\"id\":\"0123456789abcdef0123456789abcdef\"},"
+    "\"data_stream\":{\"type\":\"logs\",\"dataset\":\"vigil.monitoring\",\"namespace\":\"default\"},"
+    "\"agent\":{\"type\":\"vigil\",\"name\":\"a\",\"id\":\"x\",\"version\":\"0.1.0\"},"
+    "\"host\":{\"name\":\"a\"},\"message\":\"m\",\"ecs\":{\"version\":\"8.17.0\"},"
+    "\"vigil\":{\"monitoring\":{\"uptime_s\":5,"
+    "\"health\":{\"status\":\"degraded\",\"reasons\":[\"spool full\"]},"
+    "\"events\":{\"produced\":1,\"delivered\":1,\"retried\":1,\"dead_lettered\":1,\"dropped\":1},"
+    "\"outputs\":{\"elasticsearch\":{\"delivered\":1,\"retried\":1,\"dead_lettered\":1,"
+    "\"pending\":1,\"failing_since\":\"2026-11-26T10:00:05.123Z\"},"
+    "\"kafka\":{\"delivered\":1,\"retried\":1,\"dead_lettered\":1,\"pending\":1,"
+    "\"failing_since\":\"2026-11-26T10:00:05.123Z\"}},"
+    "\"spool\":{\"bytes\":1,\"events\":1,\"max_bytes\":1},"
+    "\"scans\":{\"started\":1,\"completed\":1,\"failed\":1,\"skipped\":1,\"running\":1,"
+    "\"overdue\":1},"
+    "\"findings\":{\"passed\":1,\"failed\":1,\"unknown\":1},"
+    "\"api\":{\"requests\":1,\"errors\":1}}}}";
+
+VG_TEST(monitoring_template_maps_the_contract)
+{
+    const struct vg_json *mm = index_mappings("logs-vigil.monitoring");
+    CHECK(mm != NULL);
+    if (!mm)
+        return;
+    /* an index template of a data stream, on the shared component templates */
+    const struct vg_json *t = NULL;
+    for (size_t i = 0; i < vg_es_assets_count; i++)
+        if (strcmp(vg_es_assets[i].name, "logs-vigil.monitoring") == 0) {
+            char err[256];
+            t = vg_json_parse(vg_es_assets[i].body, strlen(vg_es_assets[i].body), err,
+                              sizeof(err));
+            CHECK_EQ_STR(vg_es_assets[i].path, "/_index_template/logs-vigil.monitoring");
+        }
+    CHECK(t != NULL);
+    CHECK(vg_json_get(t, "data_stream") != NULL);
+    CHECK_EQ_STR(vg_json_get_str(vg_json_at(vg_json_get(t, "index_patterns"), 0)),
+                 "logs-vigil.monitoring-*");
+    CHECK_EQ_INT(vg_json_len(vg_json_get(t, "composed_of")), 2);
+    CHECK_EQ_STR(vg_json_get_str(vg_json_at(vg_json_get(t, "composed_of"), 0)), "vigil@mappings");
+    CHECK_EQ_STR(vg_json_get_str(vg_json_at(vg_json_get(t, "composed_of"), 1)), "vigil@settings");
+    vg_json_free((struct vg_json *)t);
+
+    overlay = mm;
+    bool flat;
+    const struct vg_json *mon = field_in(mm, "vigil.monitoring", &flat);
+    CHECK(mon != NULL && vg_json_get_bool(vg_json_get(mon, "dynamic")));
+    CHECK_EQ_STR(type_of("data_stream.dataset"), "constant_keyword");
+    CHECK_EQ_STR(vg_json_get_str(vg_json_get(field("data_stream.dataset", &flat), "value")),
+                 "vigil.monitoring");
+    CHECK_EQ_STR(type_of("vigil.monitoring.uptime_s"), "long");
+    CHECK_EQ_STR(type_of("vigil.monitoring.health.status"), "keyword");
+    CHECK_EQ_STR(type_of("vigil.monitoring.health.reasons"), "keyword");
+    CHECK_EQ_STR(type_of("vigil.monitoring.outputs.elasticsearch.failing_since"), "date");
+    CHECK_EQ_STR(type_of("vigil.monitoring.outputs.kafka.failing_since"), "date");
+    CHECK_EQ_STR(type_of("vigil.monitoring.outputs.kafka.pending"), "long");
+    CHECK_EQ_STR(type_of("vigil.monitoring.scans.overdue"), "long");
+    CHECK_EQ_STR(type_of("vigil.monitoring.api.errors"), "long");
+    CHECK_EQ_STR(type_of("event.kind"), "keyword");   /* from vigil@mappings */
+    /* every field of the event is mapped, by type, none left to dynamic */
+    char err[256], path[512] = "";
+    struct vg_json *doc = vg_json_parse(MONITORING_DOC, strlen(MONITORING_DOC), err, sizeof(err));
+    CHECK(doc != NULL);
+    unmapped = 0;
+    walk(doc, path, 0);
+    CHECK_EQ_INT(unmapped, 0);
+    vg_json_free(doc);
+    /* a field the contract does not name is not mapped here: dynamic takes it */
+    CHECK(type_of("vigil.monitoring.something_new") == NULL);
+    overlay = NULL;
+    /* the findings' index does not see the monitoring fields */
+    CHECK(type_of("vigil.monitoring.uptime_s") == NULL);
 }
 
 /* ---- setup against the test server ----------------------------------- */
@@ -397,6 +529,7 @@ VG_TEST(setup_installs_everything_and_is_idempotent)
     CHECK_EQ_INT(err, VG_OK);
     CHECK_CONTAINS(text, "PUT /_index_template/logs-vigil.findings\n{");
     CHECK_CONTAINS(text, "PUT /_index_template/logs-vigil.scan\n{");
+    CHECK_CONTAINS(text, "PUT /_index_template/logs-vigil.monitoring\n{");
     CHECK_CONTAINS(text, "PUT /_ingest/pipeline/vigil\n{");
     CHECK_CONTAINS(text, "POST /_transform/vigil-misconfiguration-latest-v1/_start");
     CHECK_CONTAINS(text, "\"unique_key\":[\"rule.uuid\",\"resource.id\",\"data_stream.namespace\"]");
@@ -412,6 +545,7 @@ VG_TEST(setup_installs_everything_and_is_idempotent)
     CHECK_CONTAINS(text, "ILM policy vigil: installed\n");
     CHECK_CONTAINS(text, "ingest pipeline vigil: installed\n");
     CHECK_CONTAINS(text, "index template logs-vigil.findings: installed\n");
+    CHECK_CONTAINS(text, "index template logs-vigil.monitoring: installed\n");
     CHECK_CONTAINS(text, "index security_solution-vigil.misconfiguration_latest-v1: created\n");
     CHECK_CONTAINS(text, "transform vigil-misconfiguration-latest-v1: created, started\n");
     free(text);

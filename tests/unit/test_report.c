@@ -416,6 +416,372 @@ VG_TEST(store_sweeps_stale_temp_files)
     free(state);
 }
 
+/* ---- the previous scan's evaluations -------------------------------------- */
+
+/* One results line of a finding, with just the fields the reader needs
+ * around others it must pass over. */
+static void finding_line(struct vg_buf *b, const char *rule, const char *res, const char *ev)
+{
+    vg_buf_printf(b, "{\"@timestamp\":\"2026-11-26T10:00:05.123Z\",\"event\":{\"kind\":\"state\","
+                     "\"category\":[\"configuration\"],\"id\":\"x\",\"dataset\":\"vigil.findings\"},"
+                     "\"rule\":{\"id\":\"%s\",\"tags\":[\"a\",{\"id\":\"no\"}],\"benchmark\":{\"id\":"
+                     "\"cis\"}},\"result\":{\"evaluation\":\"%s\",\"evidence\":{\"id\":[1,2,{}]}},"
+                     "\"resource\":{\"id\":\"%s\",\"name\":\"n\"},\"vigil\":{\"muted\":false}}\n",
+               rule, ev, res);
+}
+
+static const char *SUMMARY_LINE =
+    "{\"event\":{\"kind\":\"event\",\"dataset\":\"vigil.scan\"},\"vigil\":{\"scan\":{\"findings\":"
+    "{\"passed\":1}}}}\n";
+
+/* Commits text (NDJSON) as the results of (provider, target). */
+static void commit_results(const char *state, const char *provider, const char *target,
+                           const char *text)
+{
+    char err[512];
+    struct vg_results *r = vg_results_begin(state, provider, target, err, sizeof(err));
+    CHECK(r != NULL);
+    for (const char *p = text; r && *p;) {
+        size_t n = strcspn(p, "\n");
+        CHECK_EQ_INT(vg_results_add(r, p, n), VG_OK);
+        p += n + (p[n] == '\n');
+    }
+    if (r)
+        CHECK_EQ_INT(vg_results_commit(r, err, sizeof(err)), VG_OK);
+}
+
+/* Writes text as the results file of (provider, target) as is. */
+static void write_results(const char *state, const char *provider, const char *target,
+                          const char *text, size_t len)
+{
+    char path[1024], dir[1024];
+    snprintf(dir, sizeof(dir), "%s/results", state);
+    mkdir(dir, 0750);
+    vg_results_path(state, provider, target, path, sizeof(path));
+    write_all(path, text, len);
+}
+
+static int prev_of(struct vg_results_prev *p, const char *rule, const char *res)
+{
+    enum vg_eval e = VG_EVAL_UNKNOWN;
+    return vg_results_prev_lookup(p, rule, res, &e) ? (int)e : -1;
+}
+
+VG_TEST(prev_missing_file)
+{
+    char *state = new_state_dir();
+    char err[512] = "";
+    struct vg_results_prev *p = (struct vg_results_prev *)1;
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-01", 100, &p, err, sizeof(err)),
+                 VG_ERR_NOENT);
+    CHECK(p == NULL);
+    CHECK_CONTAINS(err, "no previous scan of host web-01");
+    CHECK_CONTAINS(err, "/results/host-web-01.ndjson");
+    CHECK_EQ_INT(vg_results_prev_load(NULL, "host", "web-01", 100, &p, err, sizeof(err)),
+                 VG_ERR_NOENT);
+    CHECK(p == NULL);
+    /* no store: nothing is found, nothing crashes */
+    CHECK_EQ_INT(prev_of(NULL, "r", "x"), -1);
+    CHECK_EQ_INT(vg_results_prev_count(NULL), 0);
+    vg_results_prev_destroy(NULL);
+    rm_rf(state);
+    free(state);
+}
+
+VG_TEST(prev_reads_findings)
+{
+    char *state = new_state_dir();
+    char err[512] = "";
+    struct vg_buf b;
+    vg_buf_init(&b, 1 << 20);
+    finding_line(&b, "host.a", "host://web-01/sshd", "passed");
+    finding_line(&b, "host.b", "host://web-01/sshd", "failed");
+    finding_line(&b, "host.a", "host://web-01/login.defs", "unknown");
+    finding_line(&b, "host.c", "host://web-01/x", "failed");
+    finding_line(&b, "host.c", "host://web-01/x", "failed");   /* twice, alike: kept */
+    finding_line(&b, "host.d", "host://web-01/x", "passed");
+    finding_line(&b, "host.d", "host://web-01/x", "failed");   /* twice, unlike: ambiguous */
+    vg_buf_appends(&b, SUMMARY_LINE);
+    commit_results(state, "host", "web-01", vg_buf_str(&b));
+    struct vg_results_prev *p = NULL;
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-01", 100, &p, err, sizeof(err)),
+                 VG_OK);
+    CHECK(p != NULL);
+    CHECK_EQ_INT(vg_results_prev_count(p), 5);
+    CHECK_EQ_INT(prev_of(p, "host.a", "host://web-01/sshd"), VG_EVAL_PASSED);
+    CHECK_EQ_INT(prev_of(p, "host.b", "host://web-01/sshd"), VG_EVAL_FAILED);
+    CHECK_EQ_INT(prev_of(p, "host.a", "host://web-01/login.defs"), VG_EVAL_UNKNOWN);
+    CHECK_EQ_INT(prev_of(p, "host.c", "host://web-01/x"), VG_EVAL_FAILED);
+    CHECK_EQ_INT(prev_of(p, "host.d", "host://web-01/x"), -1);
+    /* absent pairs, and pairs that differ only in where the NUL falls */
+    CHECK_EQ_INT(prev_of(p, "host.b", "host://web-01/login.defs"), -1);
+    CHECK_EQ_INT(prev_of(p, "host.e", "host://web-01/sshd"), -1);
+    CHECK_EQ_INT(prev_of(p, "host.", "ahost://web-01/sshd"), -1);
+    CHECK_EQ_INT(prev_of(p, "", ""), -1);
+    vg_results_prev_destroy(p);
+
+    /* a file of only a summary, and an empty file: stores without a pair */
+    commit_results(state, "host", "web-02", SUMMARY_LINE);
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-02", 100, &p, err, sizeof(err)),
+                 VG_OK);
+    CHECK_EQ_INT(vg_results_prev_count(p), 0);
+    CHECK_EQ_INT(prev_of(p, "host.a", "host://web-01/sshd"), -1);
+    vg_results_prev_destroy(p);
+    write_results(state, "host", "web-03", "", 0);
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-03", 100, &p, err, sizeof(err)),
+                 VG_OK);
+    CHECK_EQ_INT(vg_results_prev_count(p), 0);
+    vg_results_prev_destroy(p);
+    write_results(state, "host", "web-03", " \n\n", 3);
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-03", 100, &p, err, sizeof(err)),
+                 VG_OK);
+    vg_results_prev_destroy(p);
+    write_results(state, "host", "web-03", "12", 2);   /* not blank, and no object */
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-03", 100, &p, err, sizeof(err)),
+                 VG_ERR_PARSE);
+    vg_buf_free(&b);
+    rm_rf(state);
+    free(state);
+}
+
+VG_TEST(prev_many_pairs)
+{
+    char *state = new_state_dir();
+    char err[512] = "", res[64];
+    struct vg_buf b;
+    vg_buf_init(&b, 64u << 20);
+    const size_t n = 20000;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(res, sizeof(res), "arn:aws:s3:::bucket-%zu", i);
+        finding_line(&b, i % 3 ? "aws.s3.encryption" : "aws.s3.versioning", res,
+                     i % 2 ? "failed" : "passed");
+    }
+    commit_results(state, "aws", "123456789012", vg_buf_str(&b));
+    struct vg_results_prev *p = NULL;
+    CHECK_EQ_INT(vg_results_prev_load(state, "aws", "123456789012", n, &p, err, sizeof(err)),
+                 VG_OK);
+    CHECK_EQ_INT(vg_results_prev_count(p), n);
+    size_t right = 0, absent = 0;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(res, sizeof(res), "arn:aws:s3:::bucket-%zu", i);
+        right += prev_of(p, i % 3 ? "aws.s3.encryption" : "aws.s3.versioning", res) ==
+                 (i % 2 ? VG_EVAL_FAILED : VG_EVAL_PASSED);
+        absent += prev_of(p, i % 3 ? "aws.s3.versioning" : "aws.s3.encryption", res) == -1;
+    }
+    CHECK_EQ_INT(right, n);
+    CHECK_EQ_INT(absent, n);
+    /* in the file's order (the cursor), backwards and scattered (the index):
+     * the same answers */
+    for (int pass = 0; pass < 3; pass++) {
+        right = 0;
+        for (size_t k = 0; k < n; k++) {
+            size_t i = pass == 0 ? k : pass == 1 ? n - 1 - k : (k * 7919) % n;
+            snprintf(res, sizeof(res), "arn:aws:s3:::bucket-%zu", i);
+            right += prev_of(p, i % 3 ? "aws.s3.encryption" : "aws.s3.versioning", res) ==
+                     (i % 2 ? VG_EVAL_FAILED : VG_EVAL_PASSED);
+            /* a pair the previous scan did not have, between two it had */
+            if (k % 100 == 0)
+                right -= prev_of(p, "aws.s3.new_rule", res) != -1;
+        }
+        CHECK_EQ_INT(right, n);
+    }
+    vg_results_prev_destroy(p);
+    vg_buf_free(&b);
+    rm_rf(state);
+    free(state);
+}
+
+VG_TEST(prev_cap_reached_gives_nothing)
+{
+    char *state = new_state_dir();
+    char err[512] = "";
+    struct vg_buf b;
+    vg_buf_init(&b, 1 << 20);
+    finding_line(&b, "r", "a", "passed");
+    finding_line(&b, "r", "b", "passed");
+    finding_line(&b, "r", "b", "passed");   /* a pair seen again takes no room */
+    finding_line(&b, "r", "c", "failed");
+    commit_results(state, "host", "web-01", vg_buf_str(&b));
+    struct vg_results_prev *p = NULL;
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-01", 3, &p, err, sizeof(err)), VG_OK);
+    CHECK_EQ_INT(vg_results_prev_count(p), 3);
+    vg_results_prev_destroy(p);
+    p = NULL;
+    /* one more than the cap: no store at all, never a part of one */
+    finding_line(&b, "r", "d", "failed");
+    commit_results(state, "host", "web-01", vg_buf_str(&b));
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-01", 3, &p, err, sizeof(err)),
+                 VG_ERR_LIMIT);
+    CHECK(p == NULL);
+    CHECK_CONTAINS(err, "host-web-01.ndjson holds more than 3 findings");
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-01", 0, &p, err, sizeof(err)),
+                 VG_ERR_LIMIT);
+    vg_buf_free(&b);
+    rm_rf(state);
+    free(state);
+}
+
+VG_TEST(prev_two_targets)
+{
+    char *state = new_state_dir();
+    char err[512] = "";
+    struct vg_buf b;
+    vg_buf_init(&b, 1 << 20);
+    /* the same pair in two targets' files, with different outcomes */
+    finding_line(&b, "r.shared", "res-1", "passed");
+    finding_line(&b, "host.only", "host://web-01/sshd", "failed");
+    commit_results(state, "host", "web-01", vg_buf_str(&b));
+    vg_buf_reset(&b);
+    finding_line(&b, "r.shared", "res-1", "failed");
+    finding_line(&b, "aws.only", "arn:aws:iam::123456789012:root", "passed");
+    commit_results(state, "aws", "123456789012", vg_buf_str(&b));
+    struct vg_results_prev *h = NULL, *a = NULL, *other = NULL;
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-01", 10, &h, err, sizeof(err)), VG_OK);
+    CHECK_EQ_INT(vg_results_prev_load(state, "aws", "123456789012", 10, &a, err, sizeof(err)),
+                 VG_OK);
+    CHECK_EQ_INT(prev_of(h, "r.shared", "res-1"), VG_EVAL_PASSED);
+    CHECK_EQ_INT(prev_of(a, "r.shared", "res-1"), VG_EVAL_FAILED);
+    CHECK_EQ_INT(prev_of(h, "aws.only", "arn:aws:iam::123456789012:root"), -1);
+    CHECK_EQ_INT(prev_of(a, "host.only", "host://web-01/sshd"), -1);
+    CHECK_EQ_INT(prev_of(h, "host.only", "host://web-01/sshd"), VG_EVAL_FAILED);
+    /* a host of the same name under another provider is another target */
+    CHECK_EQ_INT(vg_results_prev_load(state, "aws", "web-01", 10, &other, err, sizeof(err)),
+                 VG_ERR_NOENT);
+    vg_results_prev_destroy(h);
+    vg_results_prev_destroy(a);
+    vg_buf_free(&b);
+    rm_rf(state);
+    free(state);
+}
+
+/* Loads text as web-01's results; returns the error, with err filled. */
+static enum vg_err load_text(const char *state, const char *text, size_t len, char *err,
+                             size_t errlen)
+{
+    write_results(state, "host", "web-01", text, len);
+    struct vg_results_prev *p = (struct vg_results_prev *)1;
+    err[0] = '\0';
+    enum vg_err e = vg_results_prev_load(state, "host", "web-01", 100, &p, err, errlen);
+    if (e)
+        CHECK(p == NULL);
+    vg_results_prev_destroy(e ? NULL : p);
+    return e;
+}
+
+VG_TEST(prev_corrupt_files)
+{
+    char *state = new_state_dir();
+    char err[1024];
+    struct vg_buf good;
+    vg_buf_init(&good, 1 << 20);
+    finding_line(&good, "r", "a", "passed");
+    finding_line(&good, "r", "b", "failed");
+    static const struct {
+        const char *tail;   /* after two good lines */
+        const char *why;
+    } cases[] = {
+        { "{\"broken\n", "host-web-01.ndjson:3: not a line of JSON" },
+        { "not json\n", "host-web-01.ndjson:3: not a line of JSON" },
+        { "{\"event\":{\"dataset\":\"vigil.findings\"}}\n", "host-web-01.ndjson:3: a finding without rule.id" },
+        { "{\"event\":{\"dataset\":\"vigil.findings\"}", ":3: not a line of JSON: parse error: premature EOF" },
+        { "\n\n{\"a\":1,}\n", ":5: not a line of JSON" },
+        { "[1,2]\n", ":3: a line that is not a JSON object" },
+        { "\"text\"\n", ":3: a line that is not a JSON object" },
+        { "{\"rule\":{\"id\":\"r\"},\"resource\":{\"id\":\"c\"},\"result\":{\"evaluation\":\"passed\"}}\n",
+          ":3: a line without event.dataset" },
+        { "{\"event\":{\"dataset\":\"vigil.findings\"},\"rule\":{\"id\":\"r\"},\"result\":{"
+          "\"evaluation\":\"passed\"}}\n", ":3: a finding without resource.id" },
+        { "{\"event\":{\"dataset\":\"vigil.findings\"},\"rule\":{\"id\":\"r\"},\"resource\":{"
+          "\"id\":\"c\"}}\n", ":3: a finding without result.evaluation" },
+        { "{\"event\":{\"dataset\":\"vigil.findings\"},\"rule\":{\"id\":\"r\"},\"resource\":{"
+          "\"id\":\"c\"},\"result\":{\"evaluation\":\"maybe\"}}\n",
+          ":3: result.evaluation is not passed, failed or unknown" },
+        { "{\"event\":{\"dataset\":\"vigil.findings\"},\"rule\":{\"id\":7},\"resource\":{"
+          "\"id\":\"c\"},\"result\":{\"evaluation\":\"passed\"}}\n", ":3: rule.id is not a string" },
+        { "{\"event\":{\"dataset\":\"vigil.findings\"},\"rule\":{\"id\":{\"x\":1}},\"resource\":{"
+          "\"id\":\"c\"},\"result\":{\"evaluation\":\"passed\"}}\n", ":3: rule.id is not a string" },
+        { "{\"event\":{\"dataset\":\"vigil.findings\"},\"rule\":{\"id\":\"r\"},\"resource\":{"
+          "\"id\":[\"c\"]},\"result\":{\"evaluation\":\"passed\"}}\n",
+          ":3: resource.id is not a string" },
+        { "{\"event\":{\"dataset\":\"vigil.findings\"},\"rule\":{\"id\":\"r\",\"id\":\"s\"},"
+          "\"resource\":{\"id\":\"c\"},\"result\":{\"evaluation\":\"passed\"}}\n",
+          ":3: rule.id given twice" },
+        { "{\"event\":{\"dataset\":null}}\n", ":3: event.dataset is not a string" },
+        { "{\"event\":{\"dataset\":\"vigil.findings\"},\"rule\":{\"id\":\"r\"},\"resource\":{"
+          "\"id\":\"\xff\xfe\"},\"result\":{\"evaluation\":\"passed\"}}\n",
+          ":3: not a line of JSON" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct vg_buf t;
+        vg_buf_init(&t, 1 << 20);
+        vg_buf_appends(&t, vg_buf_str(&good));
+        vg_buf_appends(&t, cases[i].tail);
+        CHECK_EQ_INT(load_text(state, t.data, t.len, err, sizeof(err)), VG_ERR_PARSE);
+        CHECK_CONTAINS(err, cases[i].why);
+        CHECK(strchr(err, '\n') == NULL);
+        vg_buf_free(&t);
+    }
+    /* the good lines alone load */
+    CHECK_EQ_INT(load_text(state, good.data, good.len, err, sizeof(err)), VG_OK);
+    /* a line longer than an event can be, or nesting without end */
+    struct vg_buf big;
+    vg_buf_init(&big, VG_MAX_EVENT + (2u << 20));
+    vg_buf_appends(&big, vg_buf_str(&good));
+    vg_buf_appends(&big, "{\"message\":\"");
+    while (big.len < VG_MAX_EVENT + (1u << 20))
+        vg_buf_appends(&big, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    vg_buf_appends(&big, "\"}\n");
+    CHECK_EQ_INT(load_text(state, big.data, big.len, err, sizeof(err)), VG_ERR_PARSE);
+    CHECK_CONTAINS(err, ":3: a line longer than");
+    vg_buf_reset(&big);
+    for (int i = 0; i < 100000; i++)
+        vg_buf_appendc(&big, '[');
+    CHECK_EQ_INT(load_text(state, big.data, big.len, err, sizeof(err)), VG_ERR_PARSE);
+    vg_buf_reset(&big);
+    vg_buf_appends(&big, "{\"a\":");
+    for (int i = 0; i < 100000; i++)
+        vg_buf_appends(&big, "{\"a\":");
+    CHECK_EQ_INT(load_text(state, big.data, big.len, err, sizeof(err)), VG_ERR_PARSE);
+    CHECK_CONTAINS(err, ":1: nested too deeply");
+    vg_buf_free(&big);
+    /* every prefix of a good file, cut anywhere: a clean error or a store */
+    for (size_t cut = 0; cut <= good.len; cut++) {
+        enum vg_err e = load_text(state, good.data, cut, err, sizeof(err));
+        CHECK(e == VG_OK || e == VG_ERR_PARSE);
+    }
+    vg_buf_free(&good);
+    rm_rf(state);
+    free(state);
+}
+
+VG_TEST(prev_unreadable_and_oversized)
+{
+    char *state = new_state_dir();
+    char err[1024] = "", path[1024], dir[1024];
+    struct vg_results_prev *p = NULL;
+    snprintf(dir, sizeof(dir), "%s/results", state);
+    CHECK(mkdir(dir, 0750) == 0);
+    vg_results_path(state, "host", "web-01", path, sizeof(path));
+    /* a directory where the file should be */
+    CHECK(mkdir(path, 0750) == 0);
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-01", 10, &p, err, sizeof(err)),
+                 VG_ERR_IO);
+    CHECK_CONTAINS(err, "is not a regular file");
+    CHECK(p == NULL);
+    CHECK(rmdir(path) == 0);
+    /* larger than a results file may be (sparse: no disk used) */
+    int fd = open(path, O_CREAT | O_WRONLY, 0640);
+    CHECK(fd >= 0);
+    CHECK(ftruncate(fd, (off_t)VG_RESULTS_MAX_FILE + 1) == 0);
+    close(fd);
+    CHECK_EQ_INT(vg_results_prev_load(state, "host", "web-01", 10, &p, err, sizeof(err)),
+                 VG_ERR_LIMIT);
+    CHECK_CONTAINS(err, "is larger than 1024 MiB");
+    CHECK(p == NULL);
+    rm_rf(state);
+    free(state);
+}
+
 /* ---- the report of the fixture ------------------------------------------- */
 
 VG_TEST(report_table_soc2)
