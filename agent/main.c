@@ -970,7 +970,7 @@ struct daemon {
     pthread_cond_t cv;
     bool stop;                     /* under mu */
     bool thread_done;              /* under mu: the scan thread has ended */
-    volatile int cancel;           /* the scan in progress stops early */
+    atomic_int cancel;             /* the scan in progress stops at its next resource */
     struct generation gen;         /* the scan thread's; the main thread reads
                                     * only its fixed parts */
     struct generation pending;     /* a reloaded configuration for the scan
@@ -1028,13 +1028,25 @@ static void run_one(struct daemon *d, size_t i)
         .state_dir = cfg->agent.state_dir,
         .exceptions = d->gen.exceptions,
         .interval_s = sc->interval_s,
+        .cancel = &d->cancel,
     };
     char err[1024] = "";
     struct vg_scan_result res;
+    memset(&res, 0, sizeof(res));
     int64_t t0 = vg_time_mono_ms();
     vg_log(VG_LOG_INFO, "run", "scan %zu (%s) started", i + 1, sc->provider);
     enum vg_err e = vg_scan_run(&o, &res, err, sizeof(err));
     int64_t t1 = vg_time_mono_ms();
+    if (e && atomic_load(&d->cancel)) {
+        /* stopped for the shutdown: neither a failure nor a result */
+        vg_log(VG_LOG_INFO, "run", "scan %zu (%s) stopped after %.1fs: the agent is stopping",
+               i + 1, sc->provider, (double)(t1 - t0) / 1000.0);
+        pthread_mutex_lock(&d->mu);
+        d->ms[i].running = false;
+        pthread_mutex_unlock(&d->mu);
+        vg_scan_result_clear(&res);
+        return;
+    }
 
     pthread_mutex_lock(&d->mu);
     struct vg_metrics_scan *m = &d->ms[i];
@@ -1080,8 +1092,7 @@ static void run_one(struct daemon *d, size_t i)
                                    "%llu runs skipped",
                i + 1, sc->provider, (double)(t1 - t0) / 1000.0,
                (long long)(s->interval_ms / 1000), (unsigned long long)skipped);
-    if (!e || res.scan_id[0])
-        vg_scan_result_clear(&res);
+    vg_scan_result_clear(&res);
 }
 
 /* The scan thread: the due scans one after the other, each when due. */
@@ -1399,7 +1410,6 @@ static int cmd_run(int argc, char **argv)
             pthread_mutex_lock(&d.mu);
             generation_free(&d.pending);   /* an earlier reload not yet taken */
             d.pending = g;
-            d.cancel = 0;
             pthread_cond_broadcast(&d.cv);
             pthread_mutex_unlock(&d.mu);
         } else if (period_ms > 0 && vg_time_mono_ms() >= next_mon) {
@@ -1419,7 +1429,7 @@ static int cmd_run(int argc, char **argv)
                stop_sig == SIGTERM ? "SIGTERM" : "SIGINT", (long long)(grace_ms / 1000));
     pthread_mutex_lock(&d.mu);
     d.stop = true;
-    d.cancel = 1;
+    atomic_store(&d.cancel, 1);
     pthread_cond_broadcast(&d.cv);
     pthread_mutex_unlock(&d.mu);
     if (th_started) {

@@ -149,6 +149,11 @@ static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
     struct scan_run *s = opaque;
     const struct vg_scan_opts *o = s->o;
     enum vg_err err = VG_OK;
+    if (o->cancel && atomic_load_explicit(o->cancel, memory_order_relaxed)) {
+        vg_resource_destroy(rsc);
+        snprintf(s->errbuf, s->errlen, "the scan was stopped (the agent is shutting down)");
+        return VG_ERR_LIMIT;
+    }
     s->res->stats.resources++;
     load_previous(s);
     for (size_t j = 0; !err && j < vg_ruleset_count(o->rules); j++) {

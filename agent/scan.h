@@ -13,6 +13,7 @@
 #include "../outputs/output.h"
 #include "err.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -30,6 +31,9 @@ struct vg_scan_opts {
     int64_t interval_s;                 /* the scan's configured interval, written as
                                            vigil.scan.interval_s when > 0 (vigil run);
                                            0: a one-off scan, the field is left out */
+    const atomic_int *cancel;           /* may be NULL; when it becomes non-zero the scan
+                                           stops at the next resource (VG_ERR_LIMIT,
+                                           "the scan was stopped") */
 };
 
 /* What a scan did, for the human summary and the exit code. */

@@ -279,6 +279,25 @@ PY
 stop_vigil TERM 10
 rc=$?
 [ $rc -eq 0 ] && ok || fail "the last SIGTERM: exit $rc"
+# --- 4. SIGTERM in the middle of a long scan: it stops at the next
+# resource, well within the grace period
+{
+    echo "agent: {state_dir: $work/state-long, splay: 0s, shutdown_grace: 20s}"
+    echo "scans: [{provider: demo, resources: 20000000, interval: 1h}]"
+    echo "outputs: {file: {path: /dev/null}}"
+} >"$work/long.yml"
+chmod 600 "$work/long.yml"
+"$vigil" run --config "$work/long.yml" 2>"$work/long.log" &
+vigil_pid=$!
+wait_for 10 grep -q "scan 1 (demo) started" "$work/long.log"
+sleep 0.5
+t0=$SECONDS
+stop_vigil TERM 15
+rc=$?
+[ $rc -eq 0 ] && ok || { fail "SIGTERM during a scan: exit $rc"; tail -3 "$work/long.log"; }
+[ $((SECONDS - t0)) -le 5 ] && ok || fail "SIGTERM during a scan took $((SECONDS - t0))s"
+grep -q "scan 1 (demo) stopped after" "$work/long.log" && ok || { fail "the scan was not stopped"; tail -3 "$work/long.log"; }
+
 stats=$(get "$es/_test/stats")
 echo "server: $stats" | cut -c1-300
 
