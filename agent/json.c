@@ -778,3 +778,196 @@ enum vg_err vg_json_dump(const struct vg_json *v, struct vg_buf *out)
      * that way, cut and marked "..." */
     return write_value(v, out, 0);
 }
+
+/* ==== picking strings from JSON text ===================================== */
+
+/* The scanner reads just enough JSON to find a few strings; it does not
+ * validate what it skips. Every step is bounded by the text's end. */
+
+static const char *pk_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* p at the opening quote; returns the byte after the closing one, or NULL. */
+static const char *pk_str_end(const char *p, const char *e)
+{
+    p++;
+    while (p < e) {
+        const char *q = memchr(p, '"', (size_t)(e - p));
+        if (!q)
+            return NULL;
+        size_t bs = 0;
+        for (const char *b = q; b > p && b[-1] == '\\'; b--)
+            bs++;
+        if (bs % 2 == 0)
+            return q + 1;
+        p = q + 1;
+    }
+    return NULL;
+}
+
+static const char *pk_skip_value(const char *p, const char *e)
+{
+    if (p >= e)
+        return NULL;
+    if (*p == '"')
+        return pk_str_end(p, e);
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        while (p < e) {
+            char c = *p;
+            if (c == '"') {
+                p = pk_str_end(p, e);
+                if (!p)
+                    return NULL;
+                continue;
+            }
+            if (c == '{' || c == '[') {
+                if (++depth > VG_MAX_JSON_DEPTH)
+                    return NULL;
+            } else if (c == '}' || c == ']') {
+                if (--depth == 0)
+                    return p + 1;
+            }
+            p++;
+        }
+        return NULL;
+    }
+    const char *s = p;
+    while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' &&
+           *p != '\n' && *p != '\r')
+        p++;
+    return p > s ? p : NULL;
+}
+
+/* Reads the next member of the object whose body *pp is in: its key, and
+ * *pp at its value. 1; 0 at the object's end ('}' consumed, *pp after it);
+ * -1 when malformed. */
+static int pk_member(const char **pp, const char *e, bool first, const char **key, size_t *klen)
+{
+    const char *p = pk_ws(*pp, e);
+    if (p < e && *p == '}') {
+        *pp = p + 1;
+        return 0;
+    }
+    if (!first) {
+        if (p >= e || *p != ',')
+            return -1;
+        p = pk_ws(p + 1, e);
+    }
+    if (p >= e || *p != '"')
+        return -1;
+    const char *kend = pk_str_end(p, e);
+    if (!kend)
+        return -1;
+    *key = p + 1;
+    *klen = (size_t)(kend - 1 - (p + 1));
+    p = pk_ws(kend, e);
+    if (p >= e || *p != ':')
+        return -1;
+    p = pk_ws(p + 1, e);
+    if (p >= e)
+        return -1;
+    *pp = p;
+    return 1;
+}
+
+/* Scans the object at p ('{') whose dotted path is prefix[0..plen) ("" at
+ * the root), filling the picks under it. Returns the byte after the
+ * object, or NULL when malformed; *left counts the picks not yet found,
+ * and reading stops (returning p) as soon as it is 0. */
+static const char *pk_object(const char *p, const char *e, int depth, const char *prefix,
+                             size_t plen, struct vg_json_pick *pk, const size_t *plens, size_t n,
+                             size_t *left)
+{
+    p++;
+    bool first = true;
+    const char *key;
+    size_t klen;
+    int r;
+    while ((r = pk_member(&p, e, first, &key, &klen)) == 1) {
+        first = false;
+        const char *after = NULL, *sub = NULL;
+        size_t off = plen ? plen + 1 : 0;
+        /* a key with a dot is no component of a dotted path */
+        for (size_t i = 0; !memchr(key, '.', klen) && i < n; i++) {
+            const char *path = pk[i].path;
+            size_t len = plens[i];
+            if (pk[i].val || len < off + klen || (plen && (memcmp(path, prefix, plen) != 0 ||
+                                                           path[plen] != '.')) ||
+                memcmp(path + off, key, klen) != 0)
+                continue;
+            if (len == off + klen) {
+                if (*p == '"') {
+                    const char *q = pk_str_end(p, e);
+                    if (!q)
+                        return NULL;
+                    pk[i].val = p + 1;
+                    pk[i].len = (size_t)(q - 1 - (p + 1));
+                    after = q;
+                    (*left)--;
+                }
+            } else if (path[off + klen] == '.' && *p == '{') {
+                sub = path;   /* its first off + klen bytes: this member's path */
+            }
+        }
+        if (!*left)
+            return p;
+        if (after)
+            p = after;
+        else if (sub && depth < VG_MAX_JSON_DEPTH)
+            p = pk_object(p, e, depth + 1, sub, off + klen, pk, plens, n, left);
+        else
+            p = pk_skip_value(p, e);
+        if (!p)
+            return NULL;
+        if (!*left)
+            return p;
+    }
+    return r == 0 ? p : NULL;
+}
+
+enum vg_err vg_json_pick(const char *text, size_t len, struct vg_json_pick *picks, size_t n)
+{
+    if (n > VG_JSON_PICK_MAX)
+        return VG_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        picks[i].val = NULL;
+        picks[i].len = 0;
+    }
+    const char *e = text + len;
+    const char *p = pk_ws(text, e);
+    if (p >= e || *p != '{')
+        return VG_ERR_PARSE;
+    size_t left = n, plens[VG_JSON_PICK_MAX];
+    if (!left)
+        return VG_OK;
+    for (size_t i = 0; i < n; i++)
+        plens[i] = strlen(picks[i].path);
+    return pk_object(p, e, 1, "", 0, picks, plens, n, &left) ? VG_OK : VG_ERR_PARSE;
+}
+
+long vg_json_pick_decode(const struct vg_json_pick *pk, char *buf, size_t cap, const char **out)
+{
+    if (!pk->val)
+        return -1;
+    if (!memchr(pk->val, '\\', pk->len)) {
+        *out = pk->val;
+        return (long)pk->len;
+    }
+    /* the rare escaped value: through the real parser, quotes included */
+    char err[64];
+    struct vg_json *v = vg_json_parse(pk->val - 1, pk->len + 2, err, sizeof(err));
+    if (!v || vg_json_type(v) != VG_JSON_STRING || vg_json_str_len(v) > cap) {
+        vg_json_free(v);
+        return -1;
+    }
+    size_t n = vg_json_str_len(v);
+    memcpy(buf, vg_json_get_str(v), n);
+    vg_json_free(v);
+    *out = buf;
+    return (long)n;
+}

@@ -104,4 +104,31 @@ enum vg_err vg_json_write_string(struct vg_buf *b, const char *s, size_t n);
 /* True when s[0..n) is valid UTF-8. */
 bool vg_utf8_valid(const char *s, size_t n);
 
+/* ---- reading fields from JSON text without a tree ---------------------- */
+
+#define VG_JSON_PICK_MAX 16   /* paths one vg_json_pick() call looks for */
+
+/* One string wanted from an object's text, by dotted path ("event.id",
+ * "rule.id"); val gets its raw content (between the quotes, escapes kept:
+ * see vg_json_pick_decode()) or stays NULL when the path is absent or not
+ * a string. The first occurrence of a key wins. */
+struct vg_json_pick {
+    const char *path;
+    const char *val;      /* borrowed from the text */
+    size_t len;
+};
+
+/* Finds the picks' strings in the text of one JSON object, reading only
+ * as far as it must and descending only into the objects on a wanted path:
+ * for events Vigil wrote itself, where a tree costs more than the whole
+ * rest of shipping. It does not validate what it skips. VG_ERR_PARSE when
+ * the text is not an object or is malformed where it was read; at most
+ * VG_JSON_PICK_MAX picks (VG_ERR_INVALID beyond). */
+enum vg_err vg_json_pick(const char *text, size_t len, struct vg_json_pick *picks, size_t n);
+
+/* A picked value as text: when it holds no escape, the raw bytes
+ * themselves (*out = val); else decoded into buf (cap bytes) as UTF-8.
+ * Returns the length, or -1 when it does not fit or is malformed. */
+long vg_json_pick_decode(const struct vg_json_pick *pk, char *buf, size_t cap, const char **out);
+
 #endif

@@ -532,7 +532,8 @@ static int cmd_scan(int argc, char **argv)
             snprintf(filespec, sizeof(filespec), "file:%s", cfg->outputs.file_path);
             specs[nspecs++] = filespec;
         }
-        if (!nspecs)
+        /* stdout when nothing else takes the findings */
+        if (!nspecs && !network_configured(cfg))
             specs[nspecs++] = "stdout";
     }
     struct vg_output outputs[MAX_CLI_LIST + 2];

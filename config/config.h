@@ -146,7 +146,7 @@ struct vg_config {
             char *topic;           /* template over event fields, default
                                     * "vigil-{event.dataset}" */
             char *compression;     /* compression.codec, default "zstd" */
-            int64_t linger_ms;     /* linger.ms, default 50 */
+            int64_t linger_ms;     /* linger.ms, default 5 (librdkafka's own) */
             int64_t batch_max_events;  /* batch.num.messages, default 10000 */
             struct vg_config_map properties;  /* librdkafka properties, applied last */
             char *dead_letter_path;    /* NULL: STATE_DIR/dead-letter.ndjson */

@@ -262,7 +262,7 @@ static const struct vg_config_key kafka_keys[] = {
     { .key = "compression", .type = VG_CFG_STRING, .def = "zstd",
       .offset = CFG(outputs.kafka.compression), .max_len = 32,
       .help = "librdkafka's `compression.codec`: none, gzip, snappy, lz4, zstd." },
-    { .key = "linger_ms", .type = VG_CFG_INT, .def = "50", .bounded = true, .min = 0,
+    { .key = "linger_ms", .type = VG_CFG_INT, .def = "5", .bounded = true, .min = 0,
       .max = 900000, .offset = CFG(outputs.kafka.linger_ms),
       .help = "librdkafka's `linger.ms`: how long a batch waits to fill." },
     { .key = "batch_max_events", .type = VG_CFG_INT, .def = "10000", .bounded = true,

@@ -2,6 +2,7 @@
  * Bulk bodies and bulk responses (see bulk.h).
  */
 #include "bulk.h"
+#include "../../agent/json.h"
 #include "../../agent/limits.h"
 #include "../../agent/timeutil.h"
 
@@ -14,156 +15,10 @@
 
 /* ==== event metadata =================================================== */
 
-/* The scanner below reads just enough JSON to find three strings; it does
- * not validate what it skips (Elasticsearch does that, and says so per
- * item). Every step is bounded by the event's end. */
-
-static const char *ws(const char *p, const char *e)
-{
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-/* p at the opening quote; returns the byte after the closing one, or NULL. */
-static const char *str_end(const char *p, const char *e)
-{
-    p++;
-    while (p < e) {
-        const char *q = memchr(p, '"', (size_t)(e - p));
-        if (!q)
-            return NULL;
-        size_t bs = 0;
-        for (const char *b = q; b > p && b[-1] == '\\'; b--)
-            bs++;
-        if (bs % 2 == 0)
-            return q + 1;
-        p = q + 1;
-    }
-    return NULL;
-}
-
-static const char *skip_value(const char *p, const char *e)
-{
-    if (p >= e)
-        return NULL;
-    if (*p == '"')
-        return str_end(p, e);
-    if (*p == '{' || *p == '[') {
-        int depth = 0;
-        while (p < e) {
-            char c = *p;
-            if (c == '"') {
-                p = str_end(p, e);
-                if (!p)
-                    return NULL;
-                continue;
-            }
-            if (c == '{' || c == '[') {
-                if (++depth > VG_MAX_JSON_DEPTH)
-                    return NULL;
-            } else if (c == '}' || c == ']') {
-                if (--depth == 0)
-                    return p + 1;
-            }
-            p++;
-        }
-        return NULL;
-    }
-    const char *s = p;
-    while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' &&
-           *p != '\n' && *p != '\r')
-        p++;
-    return p > s ? p : NULL;
-}
-
 static bool key_is(const char *k, size_t n, const char *want)
 {
     size_t w = strlen(want);
     return n == w && memcmp(k, want, n) == 0;
-}
-
-/* What one member of an object looks like while scanning. */
-struct member {
-    const char *key;
-    size_t klen;
-    const char *val;          /* first byte of the value */
-};
-
-/* Reads the next member of the object whose body p is in. Returns the
- * position after ':' and whitespace (the value) in m, and 1; 0 at the
- * object's end ('}' consumed, *next after it); -1 when malformed. */
-static int next_member(const char **pp, const char *e, bool first, struct member *m)
-{
-    const char *p = ws(*pp, e);
-    if (p < e && *p == '}') {
-        *pp = p + 1;
-        return 0;
-    }
-    if (!first) {
-        if (p >= e || *p != ',')
-            return -1;
-        p = ws(p + 1, e);
-    }
-    if (p >= e || *p != '"')
-        return -1;
-    const char *kend = str_end(p, e);
-    if (!kend)
-        return -1;
-    m->key = p + 1;
-    m->klen = (size_t)(kend - 1 - (p + 1));
-    p = ws(kend, e);
-    if (p >= e || *p != ':')
-        return -1;
-    p = ws(p + 1, e);
-    if (p >= e)
-        return -1;
-    m->val = p;
-    *pp = p;
-    return 1;
-}
-
-/* A string value: its raw content. NULL when the value is not a string. */
-static const char *string_value(const char *p, const char *e, size_t *n, const char **after)
-{
-    if (p >= e || *p != '"')
-        return NULL;
-    const char *q = str_end(p, e);
-    if (!q)
-        return NULL;
-    *n = (size_t)(q - 1 - (p + 1));
-    *after = q;
-    return p + 1;
-}
-
-/* Scans an object value for the string members named in keys[]; found[i]
- * gets the raw content. Returns the byte after the object, or NULL. */
-static const char *scan_object(const char *p, const char *e, const char *const *keys,
-                               const char **found, size_t *flen, size_t nkeys)
-{
-    p++;   /* '{' */
-    struct member m;
-    bool first = true;
-    int r;
-    while ((r = next_member(&p, e, first, &m)) == 1) {
-        first = false;
-        const char *after = NULL;
-        for (size_t i = 0; i < nkeys; i++) {
-            if (!found[i] && key_is(m.key, m.klen, keys[i])) {
-                size_t n;
-                const char *s = string_value(m.val, e, &n, &after);
-                if (s) {
-                    found[i] = s;
-                    flen[i] = n;
-                }
-                break;
-            }
-        }
-        p = after ? after : skip_value(m.val, e);
-        if (!p)
-            return NULL;
-    }
-    return r == 0 ? p : NULL;
 }
 
 static bool namespace_ok(const char *s, size_t n)
@@ -182,37 +37,21 @@ enum vg_err vg_es_event_meta(const char *ev, size_t len, struct vg_es_meta *m, c
                              size_t errlen)
 {
     memset(m, 0, sizeof(*m));
-    const char *e = ev + len;
-    const char *p = ws(ev, e);
-    if (p >= e || *p != '{') {
-        snprintf(errbuf, errlen, "the event is not a JSON object");
+    /* reads only as far as it must; Elasticsearch validates the rest, and
+     * says so per item */
+    struct vg_json_pick pk[3] = { { .path = "event.id" }, { .path = "event.dataset" },
+                                  { .path = "data_stream.namespace" } };
+    enum vg_err err = vg_json_pick(ev, len, pk, 3);
+    if (err) {
+        const char *p = ev, *e = ev + len;
+        while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            p++;
+        snprintf(errbuf, errlen, p < e && *p == '{' ? "the event is not well-formed JSON"
+                                                    : "the event is not a JSON object");
         return VG_ERR_PARSE;
     }
-    p++;
-    static const char *const ev_keys[] = { "id", "dataset" };
-    static const char *const ds_keys[] = { "namespace" };
-    const char *evf[2] = { NULL, NULL }, *dsf[1] = { NULL };
-    size_t evl[2] = { 0, 0 }, dsl[1] = { 0 };
-    bool seen_event = false, seen_ds = false;
-    struct member mb;
-    bool first = true;
-    int r;
-    while (!(seen_event && seen_ds) && (r = next_member(&p, e, first, &mb)) == 1) {
-        first = false;
-        if (!seen_event && key_is(mb.key, mb.klen, "event") && *mb.val == '{') {
-            seen_event = true;
-            p = scan_object(mb.val, e, ev_keys, evf, evl, 2);
-        } else if (!seen_ds && key_is(mb.key, mb.klen, "data_stream") && *mb.val == '{') {
-            seen_ds = true;
-            p = scan_object(mb.val, e, ds_keys, dsf, dsl, 1);
-        } else {
-            p = skip_value(mb.val, e);
-        }
-        if (!p) {
-            snprintf(errbuf, errlen, "the event is not well-formed JSON");
-            return VG_ERR_PARSE;
-        }
-    }
+    const char *evf[2] = { pk[0].val, pk[1].val }, *dsf[1] = { pk[2].val };
+    size_t evl[2] = { pk[0].len, pk[1].len }, dsl[1] = { pk[2].len };
     if (!evf[0]) {
         snprintf(errbuf, errlen, "the event has no event.id");
         return VG_ERR_PARSE;

@@ -43,6 +43,10 @@
 #define IDLE_WAIT_MS   50
 #define DEAD_RETRY_MS  1000
 #define MAX_TOPIC      249      /* Kafka's limit on a topic name */
+#define TOPIC_FIELDS   8        /* {fields} in the topic template */
+#define KNOWN_TOPICS   8        /* topics whose metadata is asked for at once */
+#define METADATA_WAIT_MS 2000   /* bound on that request */
+#define VG_PICK_DECODED 1024    /* a header or key value with escapes, decoded */
 
 enum { S_PENDING, S_INFLIGHT, S_DEAD, S_DONE };
 
@@ -66,6 +70,10 @@ struct vg_kafka {
     rd_kafka_conf_t *conf;      /* template: each producer gets a copy */
     rd_kafka_t *rk;
     char *topic_tpl;
+    char tpl_fields[TOPIC_FIELDS][128];   /* the template's {fields}, in order */
+    char known[KNOWN_TOPICS][MAX_TOPIC + 1];   /* topics this producer has metadata of */
+    size_t nknown;
+    size_t ntpl;
     char *dl_path;
 
     struct wslot *win;
@@ -139,36 +147,12 @@ static struct wslot *slot(struct vg_kafka *k, uint64_t w)
 
 /* ==== events: topic, key, headers ======================================= */
 
-/* The string at a dotted path of an object, NULL when absent or not a
- * string. */
-static const char *field(const struct vg_json *root, const char *path, size_t plen)
-{
-    char part[128];
-    const struct vg_json *v = root;
-    while (plen && v) {
-        const char *dot = memchr(path, '.', plen);
-        size_t n = dot ? (size_t)(dot - path) : plen;
-        if (n >= sizeof(part))
-            return NULL;
-        memcpy(part, path, n);
-        part[n] = '\0';
-        if (vg_json_type(v) != VG_JSON_OBJECT)
-            return NULL;
-        v = vg_json_get(v, part);
-        path += n;
-        plen -= n;
-        if (dot) {
-            path++;
-            plen--;
-        }
-    }
-    return v && vg_json_type(v) == VG_JSON_STRING ? vg_json_get_str(v) : NULL;
-}
-
 /* Checks a topic template: {path} fields with a non-empty path of
- * [A-Za-z0-9_.@-], literal text otherwise. */
+ * [A-Za-z0-9_.@-], literal text otherwise; at most TOPIC_FIELDS fields of
+ * at most 127 bytes. */
 static int check_template(const char *t, char *errbuf, size_t errlen)
 {
+    int nfields = 0;
     if (!*t) {
         snprintf(errbuf, errlen, "outputs.kafka.topic: empty");
         return -1;
@@ -187,6 +171,11 @@ static int check_template(const char *t, char *errbuf, size_t errlen)
                                      "name and '}'", (size_t)(p - t));
             return -1;
         }
+        if (end - p - 1 > 127) {
+            snprintf(errbuf, errlen, "outputs.kafka.topic: a field name is longer than 127 "
+                                     "bytes");
+            return -1;
+        }
         for (const char *q = p + 1; q < end; q++)
             if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
                   (*q >= '0' && *q <= '9') || *q == '_' || *q == '.' || *q == '@' || *q == '-')) {
@@ -194,6 +183,10 @@ static int check_template(const char *t, char *errbuf, size_t errlen)
                                          "name", *q);
                 return -1;
             }
+        if (++nfields > TOPIC_FIELDS) {
+            snprintf(errbuf, errlen, "outputs.kafka.topic: more than %d {fields}", TOPIC_FIELDS);
+            return -1;
+        }
         p = end;
     }
     return 0;
@@ -209,17 +202,20 @@ static void topic_put(char *out, size_t *n, const char *s, size_t len)
     }
 }
 
-/* Renders the topic of an event into out (MAX_TOPIC + 1 bytes); -1 when
+/* Renders the topic of an event into out (MAX_TOPIC + 1 bytes) from the
+ * template's fields as picked (pk[i] is the template's field i); -1 when
  * it comes out empty. */
-static int render_topic(const char *tpl, const struct vg_json *ev, char *out)
+static int render_topic(const char *tpl, const struct vg_json_pick *pk, char *out)
 {
-    size_t n = 0;
+    size_t n = 0, f = 0;
+    char dec[MAX_TOPIC + 1];
     for (const char *p = tpl; *p;) {
         if (*p == '{') {
             const char *end = strchr(p, '}');
-            const char *v = field(ev, p + 1, (size_t)(end - p - 1));
-            if (v)
-                topic_put(out, &n, v, strlen(v));
+            const char *v;
+            long vl = vg_json_pick_decode(&pk[f++], dec, sizeof(dec), &v);
+            if (vl > 0)
+                topic_put(out, &n, v, (size_t)vl);
             p = end + 1;
         } else {
             topic_put(out, &n, p, 1);
@@ -421,6 +417,7 @@ static rd_kafka_t *new_producer(struct vg_kafka *k, char *errbuf, size_t errlen)
         rd_kafka_conf_destroy(c);
         snprintf(errbuf, errlen, "outputs.kafka: %s", e);
     }
+    k->nknown = 0;   /* a new producer knows no topic yet */
     return rk;
 }
 
@@ -450,6 +447,11 @@ struct vg_kafka *vg_kafka_new(const struct vg_config *cfg, struct vg_spool *spoo
     pthread_cond_init(&k->cv, NULL);
     vg_buf_init(&k->dlbuf, (size_t)VG_MAX_EVENT + 8192);
     k->topic_tpl = strdup(tpl);
+    for (const char *p = strchr(tpl, '{'); p; p = strchr(p + 1, '{')) {
+        const char *end = strchr(p, '}');
+        snprintf(k->tpl_fields[k->ntpl++], sizeof(k->tpl_fields[0]), "%.*s",
+                 (int)(end - p - 1), p + 1);
+    }
     const char *sd = state_dir ? state_dir : cfg->agent.state_dir;
     if (!sd)
         sd = "/var/lib/vigil";
@@ -485,7 +487,7 @@ struct vg_kafka *vg_kafka_new(const struct vg_config *cfg, struct vg_spool *spoo
     bad = bad || conf_set(k->conf, "acks", "all", "acks", errbuf, errlen);
     bad = bad || conf_set(k->conf, "compression.codec", c->compression ? c->compression : "zstd",
                           "compression", errbuf, errlen);
-    snprintf(num, sizeof(num), "%lld", (long long)(c->linger_ms >= 0 ? c->linger_ms : 50));
+    snprintf(num, sizeof(num), "%lld", (long long)(c->linger_ms >= 0 ? c->linger_ms : 5));
     bad = bad || conf_set(k->conf, "linger.ms", num, "linger_ms", errbuf, errlen);
     snprintf(num, sizeof(num), "%lld",
              (long long)(c->batch_max_events > 0 ? c->batch_max_events : 10000));
@@ -514,6 +516,27 @@ fail:
 
 /* ==== producing ========================================================= */
 
+/* librdkafka asks for the metadata of a topic it has not produced to only
+ * on its next one-second timer, so every first message of a topic waited
+ * about a second (librdkafka issue #3202): ask for it at once, for the
+ * first KNOWN_TOPICS topics of each producer. */
+static void prime_topic(struct vg_kafka *k, const char *topic)
+{
+    for (size_t i = 0; i < k->nknown; i++)
+        if (strcmp(k->known[i], topic) == 0)
+            return;
+    if (k->nknown == KNOWN_TOPICS)
+        return;
+    snprintf(k->known[k->nknown++], sizeof(k->known[0]), "%s", topic);
+    rd_kafka_topic_t *t = rd_kafka_topic_new(k->rk, topic, NULL);
+    if (!t)
+        return;
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(k->rk, 0, t, &md, METADATA_WAIT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+}
+
 /* Produces slot w. Returns 0 when handed over (or dead-lettered), -1 when
  * librdkafka's queue is full (try again later). */
 static int produce(struct vg_kafka *k, uint64_t w)
@@ -521,51 +544,61 @@ static int produce(struct vg_kafka *k, uint64_t w)
     struct wslot *s = slot(k, w);
     if (!s->ev)
         return -1;   /* its copy could not be made: out of memory */
-    char why[256];
-    struct vg_json *ev = vg_json_parse(s->ev, s->len, why, sizeof(why));
-    if (!ev || vg_json_type(ev) != VG_JSON_OBJECT) {
+    /* the fields needed, read from the event's text without a tree (the
+     * events are Vigil's own, CRC-checked in the spool) */
+    struct vg_json_pick pk[VG_JSON_PICK_MAX];
+    enum { P_ID, P_RULE, P_RES, P_ECS, P_DATASET, P_SEV, P_TOPIC };
+    static const char *const paths[] = { "event.id", "rule.id", "resource.id", "ecs.version",
+                                         "event.dataset", "vigil.severity" };
+    size_t np = 0;
+    for (; np < P_TOPIC; np++)
+        pk[np].path = paths[np];
+    for (size_t i = 0; i < k->ntpl; i++)
+        pk[np++].path = k->tpl_fields[i];
+    if (vg_json_pick(s->ev, s->len, pk, np) != VG_OK) {
         vg_log(VG_LOG_WARN, "kafka", "an event in the spool is not a JSON object: it goes to "
                                      "the dead-letter file");
-        vg_json_free(ev);
-        dead_add(k, w, "vigil_invalid_event", ev ? "not a JSON object" : why, false);
+        dead_add(k, w, "vigil_invalid_event", "not a JSON object", false);
         return 0;
     }
     char topic[MAX_TOPIC + 1];
-    if (render_topic(k->topic_tpl, ev, topic)) {
-        vg_json_free(ev);
+    if (render_topic(k->topic_tpl, pk + P_TOPIC, topic)) {
         dead_add(k, w, "vigil_invalid_topic", "the topic template gives an empty name", true);
         return 0;
     }
-    const char *rule = field(ev, "rule.id", 7), *res = field(ev, "resource.id", 11);
-    const char *id = field(ev, "event.id", 8);
+    prime_topic(k, topic);
+    /* values with escapes are decoded; the common ones point into the event */
+    char dec[6][VG_PICK_DECODED];
+    const char *v[6];
+    long vl[6];
+    for (int i = 0; i < 6; i++)
+        vl[i] = vg_json_pick_decode(&pk[i], dec[i], sizeof(dec[i]), &v[i]);
     uint8_t dig[VG_SHA256_LEN];
     char key[2 * VG_SHA256_LEN + 1];
     bool has_key = true;
-    if (rule && res) {
-        const void *parts[3] = { rule, "", res };
-        size_t lens[3] = { strlen(rule), 1, strlen(res) };
+    if (vl[P_RULE] >= 0 && vl[P_RES] >= 0) {
+        const void *parts[3] = { v[P_RULE], "", v[P_RES] };
+        size_t lens[3] = { (size_t)vl[P_RULE], 1, (size_t)vl[P_RES] };
         has_key = vg_sha256_parts(parts, lens, 3, dig) == VG_OK;
-    } else if (id) {
-        vg_sha256(id, strlen(id), dig);
+    } else if (vl[P_ID] >= 0) {
+        vg_sha256(v[P_ID], (size_t)vl[P_ID], dig);
     } else {
         has_key = false;
     }
     if (has_key)
         vg_hex(dig, VG_SHA256_LEN, key);
     rd_kafka_headers_t *h = rd_kafka_headers_new(4);
-    static const char *const hnames[] = { "ecs.version", "event.dataset", "rule.id",
-                                          "vigil.severity" };
-    for (size_t i = 0; h && i < 4; i++) {
-        const char *v = field(ev, hnames[i], strlen(hnames[i]));
-        if (v)
-            rd_kafka_header_add(h, hnames[i], -1, v, -1);
-    }
+    static const int hfield[] = { P_ECS, P_DATASET, P_RULE, P_SEV };
+    for (size_t i = 0; h && i < 4; i++)
+        if (vl[hfield[i]] >= 0)
+            rd_kafka_header_add(h, paths[hfield[i]], -1, v[hfield[i]], (ssize_t)vl[hfield[i]]);
     rd_kafka_resp_err_t e = rd_kafka_producev(
         k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(s->ev, s->len),
         RD_KAFKA_V_KEY(has_key ? key : NULL, has_key ? 2 * VG_SHA256_LEN : 0),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        /* no copy: the slot keeps the event until its delivery report, and
+         * every path that frees slots purges and destroys the producer first */
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_MSGFLAGS(0),
         RD_KAFKA_V_OPAQUE((void *)(uintptr_t)w), RD_KAFKA_V_END);
-    vg_json_free(ev);
     if (!e) {
         s->state = S_INFLIGHT;
         k->ninflight++;

@@ -410,4 +410,50 @@ VG_TEST(log_levels_areas_sink)
     vg_log_set_level(VG_LOG_INFO);
 }
 
+VG_TEST(json_pick)
+{
+    const char *t = "{\"event\":{\"kind\":\"state\",\"id\":\"abc\",\"n\":[1,{\"id\":\"no\"}]},"
+                    "\"rule\":{\"id\":\"r.1\",\"tags\":[\"x\"]},\"a.b\":\"dotted\","
+                    "\"resource\":{\"id\":\"q\\\"uoted\\u00e9\"},\"vigil\":{\"severity\":\"high\"},"
+                    "\"event\":{\"id\":\"second\"},\"num\":5}";
+    struct vg_json_pick pk[] = { { .path = "event.id" }, { .path = "rule.id" },
+                                 { .path = "resource.id" }, { .path = "vigil.severity" },
+                                 { .path = "num" }, { .path = "a.b" }, { .path = "missing.x" } };
+    CHECK_EQ_INT(vg_json_pick(t, strlen(t), pk, 7), VG_OK);
+    CHECK(pk[0].val && pk[0].len == 3 && memcmp(pk[0].val, "abc", 3) == 0);   /* the first */
+    CHECK(pk[1].val && pk[1].len == 3 && memcmp(pk[1].val, "r.1", 3) == 0);
+    CHECK(pk[3].val && pk[3].len == 4);
+    CHECK(pk[4].val == NULL);   /* a number is no string */
+    CHECK(pk[5].val == NULL);   /* "a.b" is one key, not a path */
+    CHECK(pk[6].val == NULL);
+    /* raw content keeps escapes; decode gives the text */
+    char buf[64];
+    const char *s;
+    long n = vg_json_pick_decode(&pk[2], buf, sizeof(buf), &s);
+    CHECK_EQ_INT(n, 9);
+    CHECK(n == 9 && memcmp(s, "q\"uoted\xc3\xa9", 9) == 0);
+    CHECK_EQ_INT(vg_json_pick_decode(&pk[2], buf, 4, &s), -1);   /* does not fit */
+    n = vg_json_pick_decode(&pk[1], buf, sizeof(buf), &s);
+    CHECK(n == 3 && s == pk[1].val);   /* no escape: the text itself */
+    CHECK_EQ_INT(vg_json_pick_decode(&pk[4], buf, sizeof(buf), &s), -1);
+
+    /* not an object, malformed where read, truncated at every byte */
+    CHECK_EQ_INT(vg_json_pick("[1]", 3, pk, 1), VG_ERR_PARSE);
+    CHECK_EQ_INT(vg_json_pick("", 0, pk, 1), VG_ERR_PARSE);
+    CHECK_EQ_INT(vg_json_pick("{\"event\" \"x\"}", 14, pk, 1), VG_ERR_PARSE);
+    size_t len = strlen(t);
+    for (size_t cut = 0; cut < len; cut++) {
+        struct vg_json_pick q[] = { { .path = "num" } };   /* the last member: read it all */
+        CHECK_EQ_INT(vg_json_pick(t, cut, q, 1), VG_ERR_PARSE);
+    }
+    /* reading stops once everything is found: garbage after it is not read */
+    const char *early = "{\"event\":{\"id\":\"x\"},\"rest\":[[[[";
+    struct vg_json_pick one[] = { { .path = "event.id" } };
+    CHECK_EQ_INT(vg_json_pick(early, strlen(early), one, 1), VG_OK);
+    struct vg_json_pick many[VG_JSON_PICK_MAX + 1];
+    for (size_t i = 0; i <= VG_JSON_PICK_MAX; i++)
+        many[i].path = "a";
+    CHECK_EQ_INT(vg_json_pick("{}", 2, many, VG_JSON_PICK_MAX + 1), VG_ERR_INVALID);
+}
+
 VG_TEST_MAIN()

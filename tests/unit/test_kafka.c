@@ -509,6 +509,93 @@ VG_TEST(restart_resends_only_unacknowledged)
     mock_stop(&m);
 }
 
+static int count_messages(const char *bootstraps, const char *topic);
+
+/* Runs 1000 events through an output while the broker answers the first
+ * Produce requests with errs (nerr of them), which librdkafka takes as
+ * fatal for the idempotent producer (fatal_name is the error it must
+ * report); props are more producer properties (YAML lines). The output
+ * must recreate the producer and lose nothing. Duplicates are allowed only
+ * as whole copies of an event (same event.id, key, headers and value). */
+static void fatal_case(const char *what, int nerr, const rd_kafka_resp_err_t *errs,
+                       const char *fatal_name, const char *props)
+{
+    fprintf(stderr, "  %s\n", what);
+    pthread_mutex_lock(&log_mu);
+    size_t log_from = logbuf.len;
+    pthread_mutex_unlock(&log_mu);
+    struct mock m = { 0 };
+    CHECK_EQ_INT(mock_start(&m, 1), 0);
+    rd_kafka_mock_topic_create(m.mc, "vigil-vigil.findings", 1, 1);
+    rd_kafka_mock_push_request_errors_array(m.mc, 0 /* Produce */, (size_t)nerr, errs);
+    struct vg_spool *sp = mem_spool();
+    const int n = 1000;
+    append_range(sp, 0, n, 40, -1, 0);
+    char extra[256];
+    snprintf(extra, sizeof(extra), "    properties:\n      retry.backoff.ms: \"10\"\n%s", props);
+    struct vg_config *cfg = kcfg(m.bootstraps, extra);
+    char err[1024];
+    struct vg_kafka *k = vg_kafka_new(cfg, sp, NULL, err, sizeof(err));
+    CHECK(k != NULL);
+    if (k) {
+        struct vg_kafka_stats st;
+        CHECK_EQ_INT(run_output(k, &st), VG_OK);
+        CHECK(st.producer_restarts >= 1);
+        CHECK_EQ_INT(st.acked, (uint64_t)n);
+        CHECK_EQ_INT(st.dead_lettered, 0);
+        /* the fatal error librdkafka raised is the one injected */
+        char want[128];
+        snprintf(want, sizeof(want), "fatal producer error %s: ", fatal_name);
+        pthread_mutex_lock(&log_mu);
+        CHECK(strstr(vg_buf_str(&logbuf) + log_from, want) != NULL);
+        pthread_mutex_unlock(&log_mu);
+        int total = count_messages(m.bootstraps, "vigil-vigil.findings");
+        struct got g = { .seen = calloc((size_t)n, sizeof(int)), .nevents = n };
+        consume_all(m.bootstraps, "vigil-vigil.findings", total, &g);
+        int missing = 0, dup = 0;
+        for (int i = 0; i < n; i++) {
+            missing += g.seen[i] == 0;
+            dup += g.seen[i] > 1 ? g.seen[i] - 1 : 0;
+        }
+        CHECK_EQ_INT(missing, 0);
+        CHECK_EQ_INT(g.bad, 0);
+        CHECK_EQ_INT(g.n, n + dup);
+        CHECK_EQ_INT(total, n + dup);
+        fprintf(stderr, "    %llu producer restart(s), %llu resent, %d messages in Kafka, "
+                        "%d duplicates\n", (unsigned long long)st.producer_restarts,
+                (unsigned long long)st.retried, g.n, dup);
+        free(g.seen);
+    }
+    vg_kafka_destroy(k);
+    vg_config_destroy(cfg);
+    vg_spool_close(sp);
+    mock_stop(&m);
+}
+
+VG_TEST(fatal_idempotence_errors_recreate_the_producer)
+{
+    /* the first request in flight out of sequence: librdkafka cannot tell
+     * what the broker holds ("sequence desynchronization"). Batches of 100:
+     * the requests in flight behind it are answered (the mock cluster checks
+     * no sequence numbers here), those still queued are purged. */
+    static const rd_kafka_resp_err_t out_of_order[] = {
+        RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+    };
+    fatal_case("OUT_OF_ORDER_SEQUENCE_NUMBER on the first Produce request", 1, out_of_order,
+               "OUT_OF_ORDER_SEQUENCE_NUMBER", "      batch.num.messages: \"100\"\n");
+    /* a timeout (the batch may be on the broker), then the broker forgets
+     * the producer id: the retry cannot be made safely ("unable to retry
+     * without risking duplication/reordering"). One request in flight, so
+     * that the second error is the retry's answer (a second batch's would
+     * be recovered from by bumping the epoch, without a fatal error). */
+    static const rd_kafka_resp_err_t unknown_pid[] = {
+        RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+        RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID,
+    };
+    fatal_case("REQUEST_TIMED_OUT, then UNKNOWN_PRODUCER_ID on its retry", 2, unknown_pid,
+               "UNKNOWN_PRODUCER_ID", "      max.in.flight.requests.per.connection: \"1\"\n");
+}
+
 VG_TEST(configuration_errors)
 {
     struct vg_spool *sp = mem_spool();
