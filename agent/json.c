@@ -883,6 +883,13 @@ static const char *pk_object(const char *p, const char *e, int depth, const char
                              size_t plen, struct vg_json_pick *pk, const size_t *plens, size_t n,
                              size_t *left)
 {
+    /* the picks under this object, found once rather than per member */
+    size_t cand[VG_JSON_PICK_MAX], nc = 0;
+    size_t off = plen ? plen + 1 : 0;
+    for (size_t i = 0; i < n; i++)
+        if (!pk[i].val && plens[i] > off &&
+            (!plen || (memcmp(pk[i].path, prefix, plen) == 0 && pk[i].path[plen] == '.')))
+            cand[nc++] = i;
     p++;
     bool first = true;
     const char *key;
@@ -891,14 +898,13 @@ static const char *pk_object(const char *p, const char *e, int depth, const char
     while ((r = pk_member(&p, e, first, &key, &klen)) == 1) {
         first = false;
         const char *after = NULL, *sub = NULL;
-        size_t off = plen ? plen + 1 : 0;
         /* a key with a dot is no component of a dotted path */
-        for (size_t i = 0; !memchr(key, '.', klen) && i < n; i++) {
+        size_t ncand = memchr(key, '.', klen) ? 0 : nc;
+        for (size_t c = 0; c < ncand; c++) {
+            size_t i = cand[c];
             const char *path = pk[i].path;
             size_t len = plens[i];
-            if (pk[i].val || len < off + klen || (plen && (memcmp(path, prefix, plen) != 0 ||
-                                                           path[plen] != '.')) ||
-                memcmp(path + off, key, klen) != 0)
+            if (pk[i].val || len < off + klen || memcmp(path + off, key, klen) != 0)
                 continue;
             if (len == off + klen) {
                 if (*p == '"') {

@@ -57,50 +57,19 @@ static enum vg_err parse_url(const char *in, bool tls_default, struct target *t,
             snprintf(errbuf, errlen, "--kibana: the URL holds a space or a control character");
             return VG_ERR_CONFIG;
         }
-    char tmp[VG_KIBANA_MAX_URL + 16];
-    if (!strstr(in, "://"))
-        snprintf(tmp, sizeof(tmp), "%s://%s", tls_default ? "https" : "http", in);
-    else
-        snprintf(tmp, sizeof(tmp), "%s", in);
-
-    CURLU *u = curl_url();
-    if (!u) {
-        snprintf(errbuf, errlen, "out of memory");
-        return VG_ERR_NOMEM;
-    }
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *user = NULL, *query = NULL,
-         *frag = NULL;
-    enum vg_err err = VG_ERR_CONFIG;
-    if (curl_url_set(u, CURLUPART_URL, tmp, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        snprintf(errbuf, errlen, "--kibana: \"%.200s\" is not a URL", in);
-        goto out;
-    }
-    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-        snprintf(errbuf, errlen, "--kibana: %.200s: the scheme must be http or https", host);
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
-        snprintf(errbuf, errlen, "--kibana: %.200s: put no credentials in the URL (those of "
-                                 "outputs.elasticsearch are used)", host);
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
-        curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
-        snprintf(errbuf, errlen, "--kibana: %.200s: give Kibana's base URL, without a query or "
-                                 "fragment", host);
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-        port = NULL;
-    if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-        path = NULL;
+    struct vg_es_url u;
+    enum vg_err err = vg_es_url_split(in, tls_default, "--kibana",
+                                      "put no credentials in the URL (those of "
+                                      "outputs.elasticsearch are used)",
+                                      "give Kibana's base URL, without a query or fragment", &u,
+                                      errbuf, errlen);
+    if (err)
+        return err;
+    err = VG_ERR_CONFIG;
+    const char *host = u.host, *port = u.port, *scheme = u.scheme;
+    char *path = u.path;
     size_t plen = path ? strlen(path) : 0;
-    while (plen && path[plen - 1] == '/')
-        plen--;
     if (path) {
-        path[plen] = '\0';
         const char *tail = plen >= 4 ? path + plen - 4 : "";
         if (strstr(path, "/app/") || strstr(path, "/api/") || strcmp(tail, "/app") == 0 ||
             strcmp(tail, "/api") == 0) {
@@ -136,14 +105,7 @@ static enum vg_err parse_url(const char *in, bool tls_default, struct target *t,
     }
     err = VG_OK;
 out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_free(user);
-    curl_free(query);
-    curl_free(frag);
-    curl_url_cleanup(u);
+    vg_es_url_free(&u);
     return err;
 }
 

@@ -5,6 +5,7 @@
 #include "timeutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int framework_index(const char *id)
@@ -77,6 +78,10 @@ struct scan_run {
     bool kept_opened;
     struct vg_results_prev *prev;   /* the previous scan's evaluations; NULL: none */
     bool prev_tried;
+    /* the rules of the last resource type seen (providers hand resources
+     * over type by type): one comparison per resource, not one per rule */
+    char *type;
+    size_t *rules_of_type, ntype_rules;
     char *errbuf;
     size_t errlen;
 };
@@ -156,10 +161,24 @@ static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
     }
     s->res->stats.resources++;
     load_previous(s);
-    for (size_t j = 0; !err && j < vg_ruleset_count(o->rules); j++) {
-        const struct vg_rule *rule = vg_ruleset_at(o->rules, j);
-        if (strcmp(rule->resource, rsc->type) != 0)
-            continue;
+    if (!s->type || strcmp(s->type, rsc->type) != 0) {
+        size_t n = vg_ruleset_count(o->rules);
+        free(s->type);
+        s->type = strdup(rsc->type);
+        if (!s->rules_of_type)
+            s->rules_of_type = malloc((n ? n : 1) * sizeof(size_t));
+        s->ntype_rules = 0;
+        if (!s->type || !s->rules_of_type) {
+            vg_resource_destroy(rsc);
+            snprintf(s->errbuf, s->errlen, "out of memory");
+            return VG_ERR_NOMEM;
+        }
+        for (size_t j = 0; j < n; j++)
+            if (strcmp(vg_ruleset_at(o->rules, j)->resource, rsc->type) == 0)
+                s->rules_of_type[s->ntype_rules++] = j;
+    }
+    for (size_t t = 0; !err && t < s->ntype_rules; t++) {
+        const struct vg_rule *rule = vg_ruleset_at(o->rules, s->rules_of_type[t]);
         struct vg_eval_result er;
         memset(&er, 0, sizeof(er));
         /* every finding of a scan measures ages from the same instant */
@@ -275,6 +294,8 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
     if (err) {
         vg_results_abort(s.kept);
         vg_results_prev_destroy(s.prev);
+        free(s.type);
+        free(s.rules_of_type);
         vg_buf_free(&s.line);
         vg_ecs_cache_destroy(s.cache);
         vg_target_info_clear(&info);
@@ -292,6 +313,8 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
     if (err) {
         vg_results_abort(s.kept);
         vg_results_prev_destroy(s.prev);
+        free(s.type);
+        free(s.rules_of_type);
         vg_buf_free(&s.line);
         vg_ecs_cache_destroy(s.cache);
         vg_target_info_clear(&info);
@@ -315,6 +338,8 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
     }
 
     vg_results_prev_destroy(s.prev);
+    free(s.type);
+    free(s.rules_of_type);
     vg_buf_free(&s.line);
     vg_ecs_cache_destroy(s.cache);
     vg_target_info_clear(&info);

@@ -32,80 +32,107 @@ static bool set(const char *s)
 
 /* ---- hosts ------------------------------------------------------------- */
 
-/* Parses one host URL into h. A URL without a scheme takes https when TLS
- * settings are given, http otherwise (as Beats); without a port, 9200. */
-static enum vg_err parse_host(const char *in, bool tls_default, struct vg_es_host *h,
-                              char *errbuf, size_t errlen)
+enum vg_err vg_es_url_split(const char *in, bool tls_default, const char *what,
+                            const char *creds_hint, const char *query_hint,
+                            struct vg_es_url *out, char *errbuf, size_t errlen)
 {
-    char tmp[2048];
+    memset(out, 0, sizeof(*out));
+    char tmp[2100];
+    if (strlen(in) >= sizeof(tmp) - 16) {
+        snprintf(errbuf, errlen, "%s: \"%.200s\" is not a URL", what, in);
+        return VG_ERR_CONFIG;
+    }
     if (!strstr(in, "://"))
         snprintf(tmp, sizeof(tmp), "%s://%s", tls_default ? "https" : "http", in);
     else
         snprintf(tmp, sizeof(tmp), "%s", in);
     CURLU *u = curl_url();
-    if (!u)
+    if (!u) {
+        snprintf(errbuf, errlen, "out of memory");
         return VG_ERR_NOMEM;
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *user = NULL, *query = NULL,
-         *frag = NULL;
+    }
+    char *user = NULL, *query = NULL, *frag = NULL;
     enum vg_err err = VG_ERR_CONFIG;
-    if (strlen(in) >= sizeof(tmp) - 16 || curl_url_set(u, CURLUPART_URL, tmp, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        snprintf(errbuf, errlen, "outputs.elasticsearch.hosts: \"%.200s\" is not a URL", in);
+    if (curl_url_set(u, CURLUPART_URL, tmp, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &out->scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &out->host, 0) != CURLUE_OK) {
+        snprintf(errbuf, errlen, "%s: \"%.200s\" is not a URL", what, in);
         goto out;
     }
-    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-        snprintf(errbuf, errlen, "outputs.elasticsearch.hosts: %.200s: the scheme must be http or https",
-                 host);
+    if (strcmp(out->scheme, "http") != 0 && strcmp(out->scheme, "https") != 0) {
+        snprintf(errbuf, errlen, "%s: %.200s: the scheme must be http or https", what,
+                 out->host);
         goto out;
     }
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
-        snprintf(errbuf, errlen,
-                 "outputs.elasticsearch.hosts: %.200s: put credentials in username and password, "
-                 "not in the URL", host);
+        snprintf(errbuf, errlen, "%s: %.200s: %s", what, out->host, creds_hint);
         goto out;
     }
     if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
         curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
-        snprintf(errbuf, errlen, "outputs.elasticsearch.hosts: %.200s: a host URL takes no query "
-                                 "or fragment", host);
+        snprintf(errbuf, errlen, "%s: %.200s: %s", what, out->host, query_hint);
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-        port = NULL;
-    if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-        path = NULL;
-    size_t plen = path ? strlen(path) : 0;
-    while (plen && path[plen - 1] == '/')
-        plen--;
-    char base[2600];
-    int w = snprintf(base, sizeof(base), "%s://%s:%s%.*s", scheme, host, port ? port : "9200",
-                     (int)plen, path ? path : "");
-    if (w < 0 || (size_t)w >= sizeof(base)) {
-        snprintf(errbuf, errlen, "outputs.elasticsearch.hosts: a URL is too long");
-        goto out;
+    if (curl_url_get(u, CURLUPART_PORT, &out->port, 0) != CURLUE_OK)
+        out->port = NULL;
+    if (curl_url_get(u, CURLUPART_PATH, &out->path, 0) != CURLUE_OK)
+        out->path = NULL;
+    if (out->path) {
+        size_t plen = strlen(out->path);
+        while (plen && out->path[plen - 1] == '/')
+            out->path[--plen] = '\0';
     }
-    snprintf(h->name, sizeof(h->name), "%.250s:%s", host, port ? port : "9200");
-    h->tls = strcmp(scheme, "https") == 0;
-    h->base = strdup(base);
-    size_t blen = strlen(base) + sizeof("/_bulk?" VG_ES_FILTER_PATH);
-    h->bulk_url = malloc(blen);
-    if (!h->base || !h->bulk_url) {
-        err = VG_ERR_NOMEM;
-        goto out;
-    }
-    snprintf(h->bulk_url, blen, "%s/_bulk?%s", base, VG_ES_FILTER_PATH);
     err = VG_OK;
 out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
     curl_free(user);
     curl_free(query);
     curl_free(frag);
     curl_url_cleanup(u);
+    if (err)
+        vg_es_url_free(out);
     return err;
+}
+
+void vg_es_url_free(struct vg_es_url *u)
+{
+    curl_free(u->scheme);
+    curl_free(u->host);
+    curl_free(u->port);
+    curl_free(u->path);
+    memset(u, 0, sizeof(*u));
+}
+
+/* Parses one host URL into h (without a port: 9200). */
+static enum vg_err parse_host(const char *in, bool tls_default, struct vg_es_host *h,
+                              char *errbuf, size_t errlen)
+{
+    struct vg_es_url u;
+    enum vg_err err = vg_es_url_split(in, tls_default, "outputs.elasticsearch.hosts",
+                                      "put credentials in username and password, not in the "
+                                      "URL",
+                                      "a host URL takes no query or fragment", &u, errbuf,
+                                      errlen);
+    if (err)
+        return err;
+    const char *port = u.port ? u.port : "9200";
+    char base[2600];
+    int w = snprintf(base, sizeof(base), "%s://%s:%s%s", u.scheme, u.host, port,
+                     u.path ? u.path : "");
+    if (w < 0 || (size_t)w >= sizeof(base)) {
+        snprintf(errbuf, errlen, "outputs.elasticsearch.hosts: a URL is too long");
+        vg_es_url_free(&u);
+        return VG_ERR_CONFIG;
+    }
+    snprintf(h->name, sizeof(h->name), "%.250s:%s", u.host, port);
+    h->tls = strcmp(u.scheme, "https") == 0;
+    vg_es_url_free(&u);
+    h->base = strdup(base);
+    size_t blen = strlen(base) + sizeof("/_bulk?" VG_ES_FILTER_PATH);
+    h->bulk_url = malloc(blen);
+    if (!h->base || !h->bulk_url)
+        return VG_ERR_NOMEM;
+    snprintf(h->bulk_url, blen, "%s/_bulk?%s", base, VG_ES_FILTER_PATH);
+    return VG_OK;
 }
 
 /* ---- files ------------------------------------------------------------- */

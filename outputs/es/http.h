@@ -96,4 +96,19 @@ enum vg_err vg_es_conn_request(struct vg_es_conn *c, const char *method, const c
                                const char *body, long *status, struct vg_buf *resp,
                                char *errbuf, size_t errlen);
 
+/* An http or https URL split as Vigil takes a server's address: no
+ * credentials, no query or fragment, the path without its trailing
+ * slashes. Without a scheme: https when tls_default, else http. The parts
+ * are curl's strings (port and path may be NULL); vg_es_url_free() frees
+ * them. Errors are VG_ERR_CONFIG with one line in errbuf starting with
+ * what ("outputs.elasticsearch.hosts", "--kibana") and ending, for a URL
+ * with credentials or a query, with creds_hint or query_hint. */
+struct vg_es_url {
+    char *scheme, *host, *port, *path;
+};
+enum vg_err vg_es_url_split(const char *in, bool tls_default, const char *what,
+                            const char *creds_hint, const char *query_hint,
+                            struct vg_es_url *out, char *errbuf, size_t errlen);
+void vg_es_url_free(struct vg_es_url *u);
+
 #endif

@@ -50,12 +50,30 @@
 
 enum { S_PENDING, S_INFLIGHT, S_DEAD, S_DONE };
 
+/* The copies of one spool read's events, in one block shared by their
+ * slots: freed when the last of them is done (one malloc per read, not
+ * per event). */
+struct kbatch {
+    size_t refs;
+    char data[];
+};
+
 struct wslot {
     struct vg_spool_pos pos;
     uint8_t state;
-    char *ev;                   /* owned copy until DONE */
+    char *ev;                   /* in kb, until DONE */
     size_t len;
+    struct kbatch *kb;
 };
+
+/* Lets go of a slot's event. */
+static void slot_drop(struct wslot *s)
+{
+    if (s->kb && --s->kb->refs == 0)
+        free(s->kb);
+    s->kb = NULL;
+    s->ev = NULL;
+}
 
 struct dead {
     uint64_t w;
@@ -252,8 +270,7 @@ static void slot_done(struct vg_kafka *k, uint64_t w)
 {
     struct wslot *s = slot(k, w);
     s->state = S_DONE;
-    free(s->ev);
-    s->ev = NULL;
+    slot_drop(s);
 }
 
 /* Writes the dead queue to the file, durably; then its events are done. */
@@ -658,20 +675,30 @@ static void fill(struct vg_kafka *k, int timeout_ms)
             set_last_error(k, msg);
             return;
         }
-        size_t n = b.n;
+        size_t n = b.n, total = 0;
+        for (size_t i = 0; i < n; i++)
+            total += b.lens[i] + 1;
+        struct kbatch *kb = n ? malloc(sizeof(*kb) + total) : NULL;
+        if (kb)
+            kb->refs = n;
+        size_t off = 0;
         for (size_t i = 0; i < n; i++) {
             uint64_t w = k->wtail++;
             struct wslot *s = slot(k, w);
             s->pos = b.pos[i];
             s->len = b.lens[i];
-            s->ev = malloc(b.lens[i] + 1);
             s->state = S_PENDING;
             k->npending++;
-            if (s->ev) {
+            if (kb) {
+                s->kb = kb;
+                s->ev = kb->data + off;
                 memcpy(s->ev, b.events[i], b.lens[i]);
                 s->ev[b.lens[i]] = '\0';
+                off += b.lens[i] + 1;
             } else {
-                /* cannot keep it: stop before it, the ack never passes it */
+                /* cannot keep them: stop before them, the ack never passes */
+                s->kb = NULL;
+                s->ev = NULL;
                 s->len = 0;
             }
         }
@@ -788,8 +815,7 @@ enum vg_err vg_kafka_start(struct vg_kafka *k)
     /* a restarted output forgets its window: everything after the cursor
      * is read again */
     for (uint64_t w = k->whead; w < k->wtail; w++) {
-        free(slot(k, w)->ev);
-        slot(k, w)->ev = NULL;
+        slot_drop(slot(k, w));
     }
     k->whead = k->wtail = 0;
     k->npending = k->ninflight = k->ndead = 0;
@@ -862,7 +888,7 @@ void vg_kafka_destroy(struct vg_kafka *k)
     if (k->conf)
         rd_kafka_conf_destroy(k->conf);
     for (size_t i = 0; k->win && i < WINDOW_SLOTS; i++)
-        free(k->win[i].ev);
+        slot_drop(&k->win[i]);
     free(k->win);
     free(k->deads);
     vg_buf_free(&k->dlbuf);
