@@ -915,6 +915,14 @@ static const char *pk_object(const char *p, const char *e, int depth, const char
                     pk[i].len = (size_t)(q - 1 - (p + 1));
                     after = q;
                     (*left)--;
+                } else if (pk[i].number && (*p == '-' || (*p >= '0' && *p <= '9'))) {
+                    const char *q = pk_skip_value(p, e);
+                    if (!q)
+                        return NULL;
+                    pk[i].val = p;
+                    pk[i].len = (size_t)(q - p);
+                    after = q;
+                    (*left)--;
                 }
             } else if (path[off + klen] == '.' && *p == '{') {
                 sub = path;   /* its first off + klen bytes: this member's path */

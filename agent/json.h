@@ -111,9 +111,11 @@ bool vg_utf8_valid(const char *s, size_t n);
 /* One string wanted from an object's text, by dotted path ("event.id",
  * "rule.id"); val gets its raw content (between the quotes, escapes kept:
  * see vg_json_pick_decode()) or stays NULL when the path is absent or not
- * a string. The first occurrence of a key wins. */
+ * a string (or, with number, a number: then val is its text). The first
+ * occurrence of a key wins. */
 struct vg_json_pick {
     const char *path;
+    bool number;          /* in: a number is taken too (val: its text) */
     const char *val;      /* borrowed from the text */
     size_t len;
 };

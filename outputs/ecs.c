@@ -386,9 +386,13 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
     size_t mark = out->len;
     enum vg_err err = VG_OK;
     char num[24];
+    /* the fields a shipper reads for routing, keys and headers come first
+     * (ecs, event, resource, rule.id): a reader can stop before the long
+     * texts */
     err |= PUT("{\"@timestamp\":\"");
     err |= vg_buf_appends(out, now);
-    err |= PUT("\",\"event\":{\"kind\":\"state\",\"category\":[\"configuration\"],"
+    err |= PUT("\",\"ecs\":{\"version\":\"" VG_ECS_VERSION "\"},"
+               "\"event\":{\"kind\":\"state\",\"category\":[\"configuration\"],"
                "\"type\":[\"info\"],\"outcome\":\"");
     err |= vg_buf_appends(out, outcome_of(e));
     err |= PUT("\",\"id\":\"");
@@ -428,20 +432,7 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
         }
         err |= PUT("}");
     }
-    err |= PUT(",\"rule\":");
-    err |= vg_buf_appends(out, rf->rule_json);
-    err |= PUT(",\"result\":{\"evaluation\":\"");
-    err |= vg_buf_appends(out, vg_eval_name(e));
-    err |= PUT("\",\"evidence\":");
-    if (er->evidence)
-        err |= vg_json_dump(er->evidence, out);
-    else
-        err |= PUT("{}");
-    if (er->reason[0]) {
-        err |= PUT(",\"reason\":");
-        err |= vg_json_write_string(out, er->reason, strlen(er->reason));
-    }
-    err |= PUT("},\"resource\":{\"id\":");
+    err |= PUT(",\"resource\":{\"id\":");
     err |= vg_json_write_string(out, res->id, strlen(res->id));
     err |= PUT(",\"name\":");
     err |= vg_json_write_string(out, res->name, strlen(res->name));
@@ -457,6 +448,20 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
         err |= PUT(",\"region\":");
         err |= vg_json_write_string(out, res->region, strlen(res->region));
     }
+    err |= PUT("},\"rule\":");
+    err |= vg_buf_appends(out, rf->rule_json);
+    err |= PUT(",\"result\":{\"evaluation\":\"");
+    err |= vg_buf_appends(out, vg_eval_name(e));
+    err |= PUT("\",\"evidence\":");
+    if (er->evidence)
+        err |= vg_json_dump(er->evidence, out);
+    else
+        err |= PUT("{}");
+    if (er->reason[0]) {
+        err |= PUT(",\"reason\":");
+        err |= vg_json_write_string(out, er->reason, strlen(er->reason));
+    }
+    err |= PUT("}");
     /* message: "NAME: EVALUATION for RESOURCE[: REASON]" */
     struct vg_buf *msg = &c->scratch;
     vg_buf_reset(msg);
@@ -469,9 +474,9 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
         vg_buf_append(msg, ": ", 2);
         vg_buf_appends(msg, er->reason);
     }
-    err |= PUT("},\"message\":");
+    err |= PUT(",\"message\":");
     err |= vg_json_write_string(out, c->scratch.data ? c->scratch.data : "", c->scratch.len);
-    err |= PUT(",\"ecs\":{\"version\":\"" VG_ECS_VERSION "\"},\"vigil\":{\"scan\":");
+    err |= PUT(",\"vigil\":{\"scan\":");
     err |= vg_buf_appends(out, c->scan);
     err |= PUT(",\"severity\":\"");
     err |= vg_buf_appends(out, vg_severity_name(r->severity));

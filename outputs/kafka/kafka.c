@@ -26,6 +26,7 @@
 #include "../../agent/limits.h"
 #include "../../agent/log.h"
 #include "../../agent/timeutil.h"
+#include "../../checks/rule.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -565,13 +566,15 @@ static int produce(struct vg_kafka *k, uint64_t w)
      * events are Vigil's own, CRC-checked in the spool) */
     struct vg_json_pick pk[VG_JSON_PICK_MAX];
     enum { P_ID, P_RULE, P_RES, P_ECS, P_DATASET, P_SEV, P_TOPIC };
+    /* event.severity (a number near the start) gives vigil.severity (a
+     * word near the end) for Vigil's findings: the reading stops early */
     static const char *const paths[] = { "event.id", "rule.id", "resource.id", "ecs.version",
-                                         "event.dataset", "vigil.severity" };
+                                         "event.dataset", "event.severity" };
     size_t np = 0;
     for (; np < P_TOPIC; np++)
-        pk[np].path = paths[np];
+        pk[np] = (struct vg_json_pick){ .path = paths[np], .number = np == P_SEV };
     for (size_t i = 0; i < k->ntpl; i++)
-        pk[np++].path = k->tpl_fields[i];
+        pk[np++] = (struct vg_json_pick){ .path = k->tpl_fields[i] };
     if (vg_json_pick(s->ev, s->len, pk, np) != VG_OK) {
         vg_log(VG_LOG_WARN, "kafka", "an event in the spool is not a JSON object: it goes to "
                                      "the dead-letter file");
@@ -590,6 +593,22 @@ static int produce(struct vg_kafka *k, uint64_t w)
     long vl[6];
     for (int i = 0; i < 6; i++)
         vl[i] = vg_json_pick_decode(&pk[i], dec[i], sizeof(dec[i]), &v[i]);
+    /* the severity word: from the score Vigil writes beside it (21, 47,
+     * 73, 99), else read vigil.severity itself */
+    vl[P_SEV] = -1;
+    if (pk[P_SEV].val && pk[P_SEV].len <= 3) {
+        int score = atoi(v[P_SEV]);
+        for (int sv = VG_SEV_LOW; sv <= VG_SEV_CRITICAL && vl[P_SEV] < 0; sv++)
+            if (vg_severity_score((enum vg_severity)sv) == score) {
+                v[P_SEV] = vg_severity_name((enum vg_severity)sv);
+                vl[P_SEV] = (long)strlen(v[P_SEV]);
+            }
+    }
+    if (vl[P_SEV] < 0) {
+        struct vg_json_pick sp = { .path = "vigil.severity" };
+        if (vg_json_pick(s->ev, s->len, &sp, 1) == VG_OK)
+            vl[P_SEV] = vg_json_pick_decode(&sp, dec[P_SEV], sizeof(dec[P_SEV]), &v[P_SEV]);
+    }
     uint8_t dig[VG_SHA256_LEN];
     char key[2 * VG_SHA256_LEN + 1];
     bool has_key = true;
@@ -605,10 +624,12 @@ static int produce(struct vg_kafka *k, uint64_t w)
     if (has_key)
         vg_hex(dig, VG_SHA256_LEN, key);
     rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+    static const char *const hnames[] = { "ecs.version", "event.dataset", "rule.id",
+                                          "vigil.severity" };
     static const int hfield[] = { P_ECS, P_DATASET, P_RULE, P_SEV };
     for (size_t i = 0; h && i < 4; i++)
         if (vl[hfield[i]] >= 0)
-            rd_kafka_header_add(h, paths[hfield[i]], -1, v[hfield[i]], (ssize_t)vl[hfield[i]]);
+            rd_kafka_header_add(h, hnames[i], -1, v[hfield[i]], (ssize_t)vl[hfield[i]]);
     rd_kafka_resp_err_t e = rd_kafka_producev(
         k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(s->ev, s->len),
         RD_KAFKA_V_KEY(has_key ? key : NULL, has_key ? 2 * VG_SHA256_LEN : 0),

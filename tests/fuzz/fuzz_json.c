@@ -33,7 +33,7 @@ static void check_pick(const struct vg_json *v, const char *text, size_t len)
 {
     struct vg_json_pick pk[NPATHS];
     for (size_t i = 0; i < NPATHS; i++)
-        pk[i].path = paths[i];
+        pk[i] = (struct vg_json_pick){ .path = paths[i] };
     enum vg_err e = vg_json_pick(text, len, pk, NPATHS);
     if (!v)
         return;   /* arbitrary text: only memory safety is asked */

@@ -21,16 +21,18 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { pass=$((pass + 1)); }
 export VIGIL_RULES_DIR="$src/checks/rules"
 
-serve() { # serve SCRIPT PORTFILE ARGS...: starts a server, echoes its port
+serve() { # serve SCRIPT PORTFILE ARGS...: starts a server (in this shell, so
+    # that cleanup knows its pid) and waits for its port file
     local script=$1 pf=$2
     shift 2
     $py "$script" --port 0 --port-file "$pf" --quiet "$@" >>"$work/servers.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.1; done
-    cat "$pf"
 }
-kport=$(serve "$src/tests/kibana_server.py" "$work/kport" --spaces security --users "admin:s3cret-pw")
-eport=$(serve "$src/tests/es_server.py" "$work/eport" --users "admin:s3cret-pw")
+serve "$src/tests/kibana_server.py" "$work/kport" --spaces security --users "admin:s3cret-pw"
+serve "$src/tests/es_server.py" "$work/eport" --users "admin:s3cret-pw"
+kport=$(cat "$work/kport")
+eport=$(cat "$work/eport")
 kbn="http://127.0.0.1:$kport"
 es="http://127.0.0.1:$eport"
 cat >"$work/vigil.yml" <<EOF

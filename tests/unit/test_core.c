@@ -423,7 +423,12 @@ VG_TEST(json_pick)
     CHECK(pk[0].val && pk[0].len == 3 && memcmp(pk[0].val, "abc", 3) == 0);   /* the first */
     CHECK(pk[1].val && pk[1].len == 3 && memcmp(pk[1].val, "r.1", 3) == 0);
     CHECK(pk[3].val && pk[3].len == 4);
-    CHECK(pk[4].val == NULL);   /* a number is no string */
+    CHECK(pk[4].val == NULL);   /* a number is no string... */
+    struct vg_json_pick num[] = { { .path = "num", .number = true },
+                                  { .path = "event.kind", .number = true } };
+    CHECK_EQ_INT(vg_json_pick(t, strlen(t), num, 2), VG_OK);
+    CHECK(num[0].val && num[0].len == 1 && num[0].val[0] == '5');   /* ...unless asked */
+    CHECK(num[1].val && num[1].len == 5);   /* strings still are */
     CHECK(pk[5].val == NULL);   /* "a.b" is one key, not a path */
     CHECK(pk[6].val == NULL);
     /* raw content keeps escapes; decode gives the text */
