@@ -387,12 +387,11 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
     enum vg_err err = VG_OK;
     char num[24];
     /* the fields a shipper reads for routing, keys and headers come first
-     * (ecs, event, resource, rule.id): a reader can stop before the long
+     * (event, ecs, resource, rule.id): a reader can stop before the long
      * texts */
     err |= PUT("{\"@timestamp\":\"");
     err |= vg_buf_appends(out, now);
-    err |= PUT("\",\"ecs\":{\"version\":\"" VG_ECS_VERSION "\"},"
-               "\"event\":{\"kind\":\"state\",\"category\":[\"configuration\"],"
+    err |= PUT("\",\"event\":{\"kind\":\"state\",\"category\":[\"configuration\"],"
                "\"type\":[\"info\"],\"outcome\":\"");
     err |= vg_buf_appends(out, outcome_of(e));
     err |= PUT("\",\"id\":\"");
@@ -403,7 +402,7 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
     err |= vg_buf_append(out, num, fmt_int(num, m->started_ms / 1000));
     err |= PUT(",\"dataset\":\"vigil.findings\",\"module\":\"vigil\",\"severity\":");
     err |= vg_buf_append(out, num, fmt_int(num, vg_severity_score(r->severity)));
-    err |= PUT("},");
+    err |= PUT("},\"ecs\":{\"version\":\"" VG_ECS_VERSION "\"},");
     err |= vg_buf_appends(out, c->common);
     if (res->account || res->service) {
         /* a cloud resource: where it lives */
