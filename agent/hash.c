@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,36 @@ static const EVP_MD *md_sha256(void)
     return sha256_md ? sha256_md : EVP_sha256();
 }
 
+/* A digest context per thread, reused: a new one per hash (as EVP_Digest
+ * makes) cost an allocation and a free per event id and per Kafka key.
+ * Freed when its thread ends (the main thread's at process exit). */
+static pthread_key_t ctx_key;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+static bool ctx_key_ok;
+
+static void ctx_free(void *p)
+{
+    EVP_MD_CTX_free(p);
+}
+
+static void make_ctx_key(void)
+{
+    ctx_key_ok = pthread_key_create(&ctx_key, ctx_free) == 0;
+}
+
+static EVP_MD_CTX *thread_ctx(void)
+{
+    pthread_once(&ctx_once, make_ctx_key);
+    if (!ctx_key_ok)
+        return NULL;
+    EVP_MD_CTX *c = pthread_getspecific(ctx_key);
+    if (!c && (c = EVP_MD_CTX_new()) && pthread_setspecific(ctx_key, c) != 0) {
+        EVP_MD_CTX_free(c);
+        c = NULL;
+    }
+    return c;
+}
+
 static const EVP_MD *md_sha1(void)
 {
     pthread_once(&fetch_once, fetch_digests);
@@ -44,20 +75,22 @@ static const EVP_MD *md_sha1(void)
 
 void vg_sha256(const void *data, size_t len, uint8_t out[VG_SHA256_LEN])
 {
-    unsigned int n = 0;
-    EVP_Digest(data, len, out, &n, md_sha256(), NULL);
+    const void *parts[1] = { data };
+    if (vg_sha256_parts(parts, &len, 1, out) != VG_OK) {
+        unsigned int n = 0;
+        EVP_Digest(data, len, out, &n, md_sha256(), NULL);
+    }
 }
 
 enum vg_err vg_sha256_parts(const void *const *parts, const size_t *lens, size_t n,
                             uint8_t out[VG_SHA256_LEN])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx = thread_ctx();
     unsigned int len = 0;
     int ok = ctx && EVP_DigestInit_ex(ctx, md_sha256(), NULL);
     for (size_t i = 0; ok && i < n; i++)
         ok = EVP_DigestUpdate(ctx, parts[i], lens[i]);
     ok = ok && EVP_DigestFinal_ex(ctx, out, &len);
-    EVP_MD_CTX_free(ctx);
     return ok ? VG_OK : VG_ERR_NOMEM;
 }
 
