@@ -15,6 +15,8 @@
 #   phase 4  faults from moto_fill.py (throttling burst, 500s, a truncated
 #            answer, a pagination loop, a slow answer): the scan completes,
 #            retried calls count, failed ones leave unknowns, never passes
+#   phase 5  `vigil run` as the phase-2 user: /metrics counts the API
+#            requests and errors by service
 #   test_aws_moto_core.sh VIGIL_BINARY SOURCE_DIR
 set -uo pipefail
 vigil=$1
@@ -167,6 +169,60 @@ curl -sf -X POST -H "Content-Type: application/json" -d '{
 scan 4 "$work/own.yml" "$akid" "$secret"
 hits=$(curl -sf "$endpoint/_fill/hits")
 case "$hits" in *'"fault:ListBuckets": 2'*) ok ;; *) fail "the throttling burst was not sent: $hits" ;; esac
+
+# --- phase 5: `vigil run` counts the API requests and errors by service in
+# /metrics: the limited user of phase 2 (refused s3:GetBucketPolicy and
+# iam:GetAccountAuthorizationDetails), faults cleared
+curl -sf -X POST -H "Content-Type: application/json" -d '{}' "$endpoint/_fill/faults" >/dev/null \
+    && ok || fail "clearing the faults"
+if [ -n "${lakid:-}" ]; then
+    cat >"$work/run.yml" <<EOF
+agent: {state_dir: $work/run-state, splay: 0s, monitoring_period: 0s, http: {listen: 127.0.0.1:0}}
+scans:
+  - provider: aws
+    regions: [us-east-1]
+    endpoint_url: $endpoint
+    interval: 1h
+outputs: {file: {path: $work/run.ndjson}}
+EOF
+    chmod 600 "$work/run.yml"
+    AWS_ACCESS_KEY_ID=$lakid AWS_SECRET_ACCESS_KEY=$lsecret "$vigil" run --config "$work/run.yml" \
+        2>"$work/run.log" &
+    run_pid=$!
+    pids+=($run_pid)
+    deadline=$((SECONDS + 120))
+    until grep -q "scan 1 (aws) of" "$work/run.log" 2>/dev/null; do
+        if [ $SECONDS -ge $deadline ] || ! kill -0 "$run_pid" 2>/dev/null; then break; fi
+        sleep 0.2
+    done
+    mon=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/run.log" | head -1 | cut -d' ' -f3)
+    if curl -sf "http://$mon/metrics" >"$work/metrics" 2>/dev/null; then
+        ok
+        /usr/bin/python3 - "$work/metrics" <<'PY' && ok || { fail "API counters in /metrics"; grep api "$work/metrics"; }
+import re, sys
+m = {}
+for line in open(sys.argv[1]):
+    g = re.fullmatch(r'(vigil_api_(?:requests|errors)_total)\{service="([a-z0-9-]+)"\} ([0-9]+)\n', line)
+    if g:
+        m[(g.group(1), g.group(2))] = int(g.group(3))
+req = lambda s: m.get(("vigil_api_requests_total", s), 0)
+err = lambda s: m.get(("vigil_api_errors_total", s), 0)
+for svc in ("sts", "iam", "s3", "cloudtrail"):
+    assert req(svc) > 0, (svc, m)
+# the refused calls count as errors of their service
+assert err("s3") >= 1 and err("iam") >= 1, m
+assert all(err(s) <= req(s) for (_, s) in m), m
+print("api counters:", ", ".join("%s %d/%d" % (s, req(s), err(s))
+                                 for s in sorted({s for (_, s) in m})))
+PY
+    else
+        fail "no /metrics from vigil run"; tail -5 "$work/run.log"
+    fi
+    kill -TERM "$run_pid" 2>/dev/null
+    wait "$run_pid"
+    rc=$?
+    [ $rc -eq 0 ] && ok || { fail "vigil run after SIGTERM: exit $rc"; tail -3 "$work/run.log"; }
+fi
 
 echo "test_aws_moto_core: $pass passed, $failures failed"
 [ "$failures" = 0 ]
