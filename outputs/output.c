@@ -1,6 +1,8 @@
 #include "output.h"
+#include "../agent/timeutil.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,4 +120,23 @@ uint64_t vg_output_shared_lines(struct vg_output *out)
     uint64_t n = s->lines;
     pthread_mutex_unlock(&s->mu);
     return n;
+}
+
+/* ---- failing since ----------------------------------------------------- */
+
+void vg_output_failing_mark(struct vg_output_failing *f)
+{
+    if (!atomic_load_explicit(&f->since_ms, memory_order_relaxed))
+        atomic_store_explicit(&f->since_ms, vg_time_now_ms(), memory_order_relaxed);
+}
+
+void vg_output_failing_clear(struct vg_output_failing *f)
+{
+    if (atomic_load_explicit(&f->since_ms, memory_order_relaxed))
+        atomic_store_explicit(&f->since_ms, 0, memory_order_relaxed);
+}
+
+int64_t vg_output_failing_since(struct vg_output_failing *f)
+{
+    return atomic_load_explicit(&f->since_ms, memory_order_relaxed);
 }

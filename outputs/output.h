@@ -46,6 +46,17 @@ struct vg_spool;
  * how long a write waits for room in a full spool. */
 enum vg_err vg_output_spool(struct vg_output *out, struct vg_spool *spool, int64_t deadline_ms);
 
+/* Since when a network output has been failing: the wall-clock ms of its
+ * first failure since it last delivered, 0 while it delivers. Written by
+ * the output's delivery thread, read by any thread (its stats); lock-free,
+ * so that clearing it on every delivery costs one load. */
+struct vg_output_failing {
+    _Atomic int64_t since_ms;
+};
+void vg_output_failing_mark(struct vg_output_failing *f);    /* keeps the first time */
+void vg_output_failing_clear(struct vg_output_failing *f);
+int64_t vg_output_failing_since(struct vg_output_failing *f);
+
 /* Puts the outputs inner[0..n) (opened; the array is borrowed and must
  * outlive out) behind one lock, so that several threads may write and
  * flush (a daemon's scans and its monitoring events): a line goes to every

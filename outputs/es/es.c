@@ -28,6 +28,7 @@
 #include "../../agent/limits.h"
 #include "../../agent/log.h"
 #include "../../agent/timeutil.h"
+#include "../output.h"
 
 #include <curl/curl.h>
 
@@ -156,8 +157,7 @@ struct vg_es {
     bool fatal;
     char fatal_msg[1024];
     char last_err[1024];
-    int64_t failing_since_ms;    /* under mu; see vg_es_stats */
-    bool failing;                /* the thread's copy: failing_since_ms is set */
+    struct vg_output_failing failing;   /* see vg_es_stats.failing_since_ms */
     struct vg_es_stats stats;    /* under mu */
 };
 
@@ -172,26 +172,13 @@ static void copy_line(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-/* Called by the delivery thread only (es->failing is its own). */
+/* Called by the delivery thread only (it alone marks the output failing). */
 static void set_last_error(struct vg_es *es, const char *msg)
 {
     pthread_mutex_lock(&es->mu);
     copy_line(es->last_err, sizeof(es->last_err), msg);
-    if (!es->failing_since_ms)
-        es->failing_since_ms = vg_time_now_ms();
-    es->failing = true;
     pthread_mutex_unlock(&es->mu);
-}
-
-/* A request delivered: the output is no longer failing. */
-static void clear_failing(struct vg_es *es)
-{
-    if (!es->failing)
-        return;
-    pthread_mutex_lock(&es->mu);
-    es->failing_since_ms = 0;
-    es->failing = false;
-    pthread_mutex_unlock(&es->mu);
+    vg_output_failing_mark(&es->failing);
 }
 
 /* Makes the thread's counters visible; wakes the drain waiters only when
@@ -875,7 +862,7 @@ static void finish(struct vg_es *es, struct req *r, CURLcode rc, int64_t now)
         es->ts.delivered += done;
         es->ts.duplicates += dup;
         if (done || dup)
-            clear_failing(es);
+            vg_output_failing_clear(&es->failing);   /* a request delivered */
         if (dead)
             vg_log(VG_LOG_WARN, "es", "%s rejected %zu event%s (%d %s: %s): written to %s",
                    h->name, dead, dead == 1 ? "" : "s", r->dead_status, r->dead_type,
@@ -1188,7 +1175,7 @@ void vg_es_get_stats(struct vg_es *es, struct vg_es_stats *out)
     pthread_mutex_lock(&es->mu);
     *out = es->stats;
     out->stopped = es->fatal;
-    out->failing_since_ms = es->failing_since_ms;
+    out->failing_since_ms = vg_output_failing_since(&es->failing);
     pthread_mutex_unlock(&es->mu);
     out->pending = vg_spool_pending(es->cur);
 }

@@ -26,6 +26,7 @@
 #include "../../agent/limits.h"
 #include "../../agent/log.h"
 #include "../../agent/timeutil.h"
+#include "../output.h"
 #include "../../checks/rule.h"
 
 #include <librdkafka/rdkafka.h>
@@ -122,31 +123,17 @@ struct vg_kafka {
     bool stop;
     int draining;
     char last_err[1024];
-    int64_t failing_since_ms;      /* under mu; see vg_kafka_stats */
-    bool failing;                  /* the thread's copy: failing_since_ms is set */
+    struct vg_output_failing failing;   /* see vg_kafka_stats.failing_since_ms */
     struct vg_kafka_stats stats;   /* under mu */
 };
 
-/* Called on the delivery thread only (k->failing is its own). */
+/* Called on the delivery thread only (it alone marks the output failing). */
 static void set_last_error(struct vg_kafka *k, const char *msg)
 {
     pthread_mutex_lock(&k->mu);
     snprintf(k->last_err, sizeof(k->last_err), "%s", msg);
-    if (!k->failing_since_ms)
-        k->failing_since_ms = vg_time_now_ms();
-    k->failing = true;
     pthread_mutex_unlock(&k->mu);
-}
-
-/* A delivery report without error: the output is no longer failing. */
-static void clear_failing(struct vg_kafka *k)
-{
-    if (!k->failing)
-        return;
-    pthread_mutex_lock(&k->mu);
-    k->failing_since_ms = 0;
-    k->failing = false;
-    pthread_mutex_unlock(&k->mu);
+    vg_output_failing_mark(&k->failing);
 }
 
 static void publish(struct vg_kafka *k)
@@ -361,7 +348,7 @@ static void on_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     k->ninflight--;
     if (!m->err) {
         k->ts.delivered++;
-        clear_failing(k);
+        vg_output_failing_clear(&k->failing);   /* a report without error */
         slot_done(k, w);
         return;
     }
@@ -926,7 +913,7 @@ void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out)
 {
     pthread_mutex_lock(&k->mu);
     *out = k->stats;
-    out->failing_since_ms = k->failing_since_ms;
+    out->failing_since_ms = vg_output_failing_since(&k->failing);
     pthread_mutex_unlock(&k->mu);
     out->pending = vg_spool_pending(k->cur);
 }
