@@ -1446,8 +1446,8 @@ static int cmd_run(int argc, char **argv)
                                        "period: interrupted");
             if (d.net.spool)
                 vg_spool_interrupt(d.net.spool);
-            pthread_join(th, NULL);
         }
+        pthread_join(th, NULL);
     }
     if (!rc && stop_sig && period_ms > 0)
         emit_monitoring(&d, cfg);   /* the last figures */
