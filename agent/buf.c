@@ -72,7 +72,7 @@ enum vg_err vg_buf_appends(struct vg_buf *b, const char *s)
     return vg_buf_append(b, s, strlen(s));
 }
 
-enum vg_err vg_buf_appendc(struct vg_buf *b, char c)
+enum vg_err vg_buf_appendc_slow(struct vg_buf *b, char c)
 {
     return vg_buf_append(b, &c, 1);
 }

@@ -23,7 +23,17 @@ void vg_buf_reset(struct vg_buf *b);        /* len = 0, keeps memory */
 
 enum vg_err vg_buf_append(struct vg_buf *b, const void *p, size_t n);
 enum vg_err vg_buf_appends(struct vg_buf *b, const char *s);
-enum vg_err vg_buf_appendc(struct vg_buf *b, char c);
+enum vg_err vg_buf_appendc_slow(struct vg_buf *b, char c);
+/* One byte: inline, since encoders append punctuation a byte at a time. */
+static inline enum vg_err vg_buf_appendc(struct vg_buf *b, char c)
+{
+    if (b->len + 2 <= b->cap && b->len + 1 <= b->max) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return VG_OK;
+    }
+    return vg_buf_appendc_slow(b, c);
+}
 enum vg_err vg_buf_printf(struct vg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -884,12 +884,17 @@ static const char *pk_object(const char *p, const char *e, int depth, const char
                              size_t *left)
 {
     /* the picks under this object, found once rather than per member */
-    size_t cand[VG_JSON_PICK_MAX], nc = 0;
+    size_t cand[VG_JSON_PICK_MAX], clen[VG_JSON_PICK_MAX], nc = 0;
     size_t off = plen ? plen + 1 : 0;
     for (size_t i = 0; i < n; i++)
         if (!pk[i].val && plens[i] > off &&
-            (!plen || (memcmp(pk[i].path, prefix, plen) == 0 && pk[i].path[plen] == '.')))
+            (!plen || (memcmp(pk[i].path, prefix, plen) == 0 && pk[i].path[plen] == '.'))) {
+            /* the length of its component here: a key of another length
+             * is not compared at all */
+            const char *dot = memchr(pk[i].path + off, '.', plens[i] - off);
+            clen[nc] = dot ? (size_t)(dot - (pk[i].path + off)) : plens[i] - off;
             cand[nc++] = i;
+        }
     p++;
     bool first = true;
     const char *key;
@@ -898,13 +903,12 @@ static const char *pk_object(const char *p, const char *e, int depth, const char
     while ((r = pk_member(&p, e, first, &key, &klen)) == 1) {
         first = false;
         const char *after = NULL, *sub = NULL;
-        /* a key with a dot is no component of a dotted path */
-        size_t ncand = memchr(key, '.', klen) ? 0 : nc;
-        for (size_t c = 0; c < ncand; c++) {
+        /* (a key with a dot matches no component: components have none) */
+        for (size_t c = 0; c < nc; c++) {
             size_t i = cand[c];
             const char *path = pk[i].path;
             size_t len = plens[i];
-            if (pk[i].val || len < off + klen || memcmp(path + off, key, klen) != 0)
+            if (clen[c] != klen || pk[i].val || memcmp(path + off, key, klen) != 0)
                 continue;
             if (len == off + klen) {
                 if (*p == '"') {

@@ -223,7 +223,8 @@ struct rule_frag {
 };
 
 struct vg_ecs_cache {
-    char *common;                 /* "data_stream":...,"agent":...,"host":... (no braces) */
+    char *stream;                 /* "data_stream":{...} */
+    char *common;                 /* "observer":...,"agent":...,"host":... (no braces) */
     char *scan;                   /* the vigil.scan object */
     struct rule_frag *slots;      /* open addressing by rule pointer */
     size_t nslots, used;
@@ -247,6 +248,7 @@ void vg_ecs_cache_destroy(struct vg_ecs_cache *c)
         free(c->slots[i].compliance_json);
     }
     free(c->slots);
+    free(c->stream);
     free(c->common);
     free(c->scan);
     vg_buf_free(&c->scratch);
@@ -327,15 +329,29 @@ static enum vg_err scan_fragments(struct vg_ecs_cache *c, const struct vg_scan_m
 {
     struct vg_json *o = vg_json_object();
     enum vg_err err = common_fields(o, m, "vigil.findings", false);
+    /* data_stream (which the Elasticsearch output routes on) apart from
+     * the rest, which goes after the rule */
+    struct vg_json *ds = vg_json_object();
+    err |= vg_json_set(ds, "data_stream", vg_json_clone(vg_json_get(o, "data_stream")));
+    vg_json_del(o, "data_stream");
     char *text = err ? NULL : dump_text(o);
+    char *stream = err ? NULL : dump_text(ds);
     vg_json_free(o);
-    if (!text)
+    vg_json_free(ds);
+    if (!text || !stream) {
+        free(text);
+        free(stream);
         return VG_ERR_NOMEM;
+    }
     /* strip the braces: the fields go in the middle of the document */
-    size_t n = strlen(text);
-    memmove(text, text + 1, n - 2);
-    text[n - 2] = '\0';
+    char *parts[2] = { text, stream };
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen(parts[i]);
+        memmove(parts[i], parts[i] + 1, n - 2);
+        parts[i][n - 2] = '\0';
+    }
     c->common = text;
+    c->stream = stream;
 
     char started[VG_TIME_RFC3339_LEN];
     vg_time_rfc3339(m->started_ms, started);
@@ -387,8 +403,8 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
     enum vg_err err = VG_OK;
     char num[24];
     /* the fields a shipper reads for routing, keys and headers come first
-     * (event, ecs, resource, rule.id): a reader can stop before the long
-     * texts */
+     * (event, ecs, data_stream, resource, rule.id): a reader can stop
+     * before the rest (observer, agent, host or cloud, then the texts) */
     err |= PUT("{\"@timestamp\":\"");
     err |= vg_buf_appends(out, now);
     err |= PUT("\",\"event\":{\"kind\":\"state\",\"category\":[\"configuration\"],"
@@ -403,6 +419,26 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
     err |= PUT(",\"dataset\":\"vigil.findings\",\"module\":\"vigil\",\"severity\":");
     err |= vg_buf_append(out, num, fmt_int(num, vg_severity_score(r->severity)));
     err |= PUT("},\"ecs\":{\"version\":\"" VG_ECS_VERSION "\"},");
+    err |= vg_buf_appends(out, c->stream);
+    err |= PUT(",\"resource\":{\"id\":");
+    err |= vg_json_write_string(out, res->id, strlen(res->id));
+    err |= PUT(",\"name\":");
+    err |= vg_json_write_string(out, res->name, strlen(res->name));
+    if (res->ecs_type) {
+        err |= PUT(",\"type\":");
+        err |= vg_json_write_string(out, res->ecs_type, strlen(res->ecs_type));
+    }
+    if (res->sub_type) {
+        err |= PUT(",\"sub_type\":");
+        err |= vg_json_write_string(out, res->sub_type, strlen(res->sub_type));
+    }
+    if (res->region) {
+        err |= PUT(",\"region\":");
+        err |= vg_json_write_string(out, res->region, strlen(res->region));
+    }
+    err |= PUT("},\"rule\":");
+    err |= vg_buf_appends(out, rf->rule_json);
+    err |= PUT(",");
     err |= vg_buf_appends(out, c->common);
     if (res->account || res->service) {
         /* a cloud resource: where it lives */
@@ -431,24 +467,6 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
         }
         err |= PUT("}");
     }
-    err |= PUT(",\"resource\":{\"id\":");
-    err |= vg_json_write_string(out, res->id, strlen(res->id));
-    err |= PUT(",\"name\":");
-    err |= vg_json_write_string(out, res->name, strlen(res->name));
-    if (res->ecs_type) {
-        err |= PUT(",\"type\":");
-        err |= vg_json_write_string(out, res->ecs_type, strlen(res->ecs_type));
-    }
-    if (res->sub_type) {
-        err |= PUT(",\"sub_type\":");
-        err |= vg_json_write_string(out, res->sub_type, strlen(res->sub_type));
-    }
-    if (res->region) {
-        err |= PUT(",\"region\":");
-        err |= vg_json_write_string(out, res->region, strlen(res->region));
-    }
-    err |= PUT("},\"rule\":");
-    err |= vg_buf_appends(out, rf->rule_json);
     err |= PUT(",\"result\":{\"evaluation\":\"");
     err |= vg_buf_appends(out, vg_eval_name(e));
     err |= PUT("\",\"evidence\":");

@@ -53,12 +53,16 @@
 enum { S_PENDING, S_INFLIGHT, S_DEAD, S_DONE };
 
 /* The copies of one spool read's events, in one block shared by their
- * slots: freed when the last of them is done (one malloc per read, not
- * per event). */
+ * slots: let go when the last of them is done (one block per read, not
+ * per event; a few blocks are kept for the next reads, since freeing
+ * blocks this large costs glibc a consolidation of its small bins). */
 struct kbatch {
     size_t refs;
+    size_t cap;                 /* bytes of data */
     char data[];
 };
+#define KB_SPARE 2                 /* blocks kept for reuse */
+#define KB_SPARE_MAX (4u << 20)    /* the largest block kept */
 
 struct wslot {
     struct vg_spool_pos pos;
@@ -68,11 +72,61 @@ struct wslot {
     struct kbatch *kb;
 };
 
+struct kb_spares {
+    struct kbatch *b[KB_SPARE];
+    size_t n;
+};
+
+/* A block of at least need bytes: a spare one, else a new one. */
+static struct kbatch *kb_get(struct kb_spares *sp, size_t need)
+{
+    for (size_t i = 0; i < sp->n; i++)
+        if (sp->b[i]->cap >= need) {
+            struct kbatch *kb = sp->b[i];
+            sp->b[i] = sp->b[--sp->n];
+            return kb;
+        }
+    size_t cap = need < 256 * 1024 ? 256 * 1024 : need;
+    struct kbatch *kb = malloc(sizeof(*kb) + cap);
+    if (kb)
+        kb->cap = cap;
+    return kb;
+}
+
+static void kb_put(struct kb_spares *sp, struct kbatch *kb)
+{
+    if (kb->cap > KB_SPARE_MAX) {
+        free(kb);   /* a read of unusually large events: not kept */
+        return;
+    }
+    if (sp->n < KB_SPARE) {
+        sp->b[sp->n++] = kb;
+        return;
+    }
+    /* full: the smallest goes */
+    size_t m = 0;
+    for (size_t i = 1; i < sp->n; i++)
+        if (sp->b[i]->cap < sp->b[m]->cap)
+            m = i;
+    if (sp->b[m]->cap < kb->cap) {
+        free(sp->b[m]);
+        sp->b[m] = kb;
+    } else {
+        free(kb);
+    }
+}
+
+static void kb_free_all(struct kb_spares *sp)
+{
+    while (sp->n)
+        free(sp->b[--sp->n]);
+}
+
 /* Lets go of a slot's event. */
-static void slot_drop(struct wslot *s)
+static void slot_drop(struct kb_spares *sp, struct wslot *s)
 {
     if (s->kb && --s->kb->refs == 0)
-        free(s->kb);
+        kb_put(sp, s->kb);
     s->kb = NULL;
     s->ev = NULL;
 }
@@ -97,6 +151,7 @@ struct vg_kafka {
     char *dl_path;
 
     struct wslot *win;
+    struct kb_spares spares;
     uint64_t whead, wtail;
     size_t npending, ninflight;
     bool queue_full, spool_window_full;
@@ -258,7 +313,7 @@ static void slot_done(struct vg_kafka *k, uint64_t w)
 {
     struct wslot *s = slot(k, w);
     s->state = S_DONE;
-    slot_drop(s);
+    slot_drop(&k->spares, s);
 }
 
 /* Writes the dead queue to the file, durably; then its events are done. */
@@ -497,6 +552,10 @@ struct vg_kafka *vg_kafka_new(const struct vg_config *cfg, struct vg_spool *spoo
     snprintf(num, sizeof(num), "%lld",
              (long long)(c->batch_max_events > 0 ? c->batch_max_events : 10000));
     bad = bad || conf_set(k->conf, "batch.num.messages", num, "batch_max_events", errbuf, errlen);
+    /* the Java client's partitioner: a key goes to the partition a Java
+     * producer (Kafka Connect, Streams) would choose for it; and murmur2
+     * costs less than librdkafka's default CRC32 */
+    bad = bad || conf_set(k->conf, "partitioner", "murmur2_random", "partitioner", errbuf, errlen);
     for (size_t i = 0; !bad && i < c->properties.n; i++) {
         char what[300];
         snprintf(what, sizeof(what), "properties.%s", c->properties.keys[i]);
@@ -686,7 +745,7 @@ static void fill(struct vg_kafka *k, int timeout_ms)
         size_t n = b.n, total = 0;
         for (size_t i = 0; i < n; i++)
             total += b.lens[i] + 1;
-        struct kbatch *kb = n ? malloc(sizeof(*kb) + total) : NULL;
+        struct kbatch *kb = n ? kb_get(&k->spares, total) : NULL;
         if (kb)
             kb->refs = n;
         size_t off = 0;
@@ -823,7 +882,7 @@ enum vg_err vg_kafka_start(struct vg_kafka *k)
     /* a restarted output forgets its window: everything after the cursor
      * is read again */
     for (uint64_t w = k->whead; w < k->wtail; w++) {
-        slot_drop(slot(k, w));
+        slot_drop(&k->spares, slot(k, w));
     }
     k->whead = k->wtail = 0;
     k->npending = k->ninflight = k->ndead = 0;
@@ -896,7 +955,8 @@ void vg_kafka_destroy(struct vg_kafka *k)
     if (k->conf)
         rd_kafka_conf_destroy(k->conf);
     for (size_t i = 0; k->win && i < WINDOW_SLOTS; i++)
-        slot_drop(&k->win[i]);
+        slot_drop(&k->spares, &k->win[i]);
+    kb_free_all(&k->spares);
     free(k->win);
     free(k->deads);
     vg_buf_free(&k->dlbuf);
