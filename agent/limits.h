@@ -15,6 +15,7 @@
 #define VG_MAX_INCLUDE_DEPTH     16               /* sshd Include nesting */
 #define VG_MAX_INCLUDE_FILES     256              /* files one sshd config may pull in */
 #define VG_MAX_EVENT             (8u << 20)       /* one encoded ECS event */
+#define VG_MAX_ROUTE             4096u            /* an event's route (outputs/output.h) */
 #define VG_MAX_LOG_LINE          2048             /* one log line */
 #define VG_MAX_REASON            512              /* one finding reason */
 #define VG_MAX_PATH_SEGMENTS     32               /* segments in a rule field path */

@@ -36,12 +36,14 @@ static void count_finding(struct vg_scan_result *res, const struct vg_rule *r, e
     }
 }
 
-/* Hands one encoded event to every output. */
+/* Hands one encoded event, and its route (NULL: none), to every output. */
 static enum vg_err emit_line(const struct vg_scan_opts *o, const struct vg_buf *line,
-                             char *errbuf, size_t errlen)
+                             const struct vg_buf *route, char *errbuf, size_t errlen)
 {
     for (size_t i = 0; i < o->noutputs; i++) {
-        enum vg_err err = vg_output_write(&o->outputs[i], line->data, line->len, errbuf, errlen);
+        enum vg_err err = vg_output_write_routed(&o->outputs[i], line->data, line->len,
+                                                 route ? route->data : NULL,
+                                                 route ? route->len : 0, errbuf, errlen);
         if (err)
             return err;
     }
@@ -63,7 +65,7 @@ static enum vg_err emit(const struct vg_scan_opts *o, struct vg_json *doc, struc
         snprintf(errbuf, errlen, "cannot encode an event: %s", vg_strerror(err));
         return err;
     }
-    return emit_line(o, line, errbuf, errlen);
+    return emit_line(o, line, NULL, errbuf, errlen);
 }
 
 /* The state of one scan, handed to the resource sink. */
@@ -74,6 +76,7 @@ struct scan_run {
     struct vg_target_info *info;
     struct vg_ecs_cache *cache;
     struct vg_buf line;
+    struct vg_buf route;       /* the line's route */
     struct vg_results *kept;   /* this scan's lines for vigil report; NULL: none */
     bool kept_opened;
     struct vg_results_prev *prev;   /* the previous scan's evaluations; NULL: none */
@@ -200,12 +203,14 @@ static enum vg_err evaluate(struct vg_resource *rsc, void *opaque)
         f.has_previous = vg_results_prev_lookup(s->prev, rule->id, rsc->id, &f.previous);
         count_finding(s->res, rule, er.evaluation, f.muted);
         vg_buf_reset(&s->line);
-        err = vg_ecs_finding_write(s->cache, &s->meta, &f, vg_time_now_ms(), &s->line);
+        vg_buf_reset(&s->route);
+        err = vg_ecs_finding_write(s->cache, &s->meta, &f, vg_time_now_ms(), &s->line,
+                                   &s->route);
         if (err)
             snprintf(s->errbuf, s->errlen, "cannot encode the finding of %s on %s: %s", rule->id,
                      rsc->id, vg_strerror(err));
         else
-            err = emit_line(o, &s->line, s->errbuf, s->errlen);
+            err = emit_line(o, &s->line, &s->route, s->errbuf, s->errlen);
         if (!err)
             keep_line(s);
         vg_eval_result_clear(&er);
@@ -281,6 +286,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
     };
     memcpy(s.meta.scan_id, res->scan_id, sizeof(s.meta.scan_id));
     vg_buf_init(&s.line, VG_MAX_EVENT);
+    vg_buf_init(&s.route, VG_MAX_ROUTE);
     vg_exceptions_reset(o->exceptions);
     s.cache = vg_ecs_cache_new();
     if (!s.cache) {
@@ -297,6 +303,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
         free(s.type);
         free(s.rules_of_type);
         vg_buf_free(&s.line);
+    vg_buf_free(&s.route);
         vg_ecs_cache_destroy(s.cache);
         vg_target_info_clear(&info);
         /* a target that cannot be scanned at all is bad usage; anything
@@ -316,6 +323,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
         free(s.type);
         free(s.rules_of_type);
         vg_buf_free(&s.line);
+    vg_buf_free(&s.route);
         vg_ecs_cache_destroy(s.cache);
         vg_target_info_clear(&info);
         return err;
@@ -341,6 +349,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
     free(s.type);
     free(s.rules_of_type);
     vg_buf_free(&s.line);
+    vg_buf_free(&s.route);
     vg_ecs_cache_destroy(s.cache);
     vg_target_info_clear(&info);
     if (err && err != VG_ERR_NOMEM && err != VG_ERR_LIMIT)

@@ -1,4 +1,5 @@
 #include "ecs.h"
+#include "output.h"
 #include "../agent/timeutil.h"
 #include "vg_version.h"
 
@@ -384,7 +385,8 @@ static size_t fmt_int(char *out, int64_t v)
 }
 
 enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_meta *m,
-                                 const struct vg_finding *f, int64_t now_ms, struct vg_buf *out)
+                                 const struct vg_finding *f, int64_t now_ms, struct vg_buf *out,
+                                 struct vg_buf *route)
 {
     const struct vg_rule *r = f->rule;
     const struct vg_resource *res = f->resource;
@@ -512,6 +514,24 @@ enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_me
                    : PUT("\",\"regression\":false");
     }
     err |= PUT("}}");
+    if (!err && route) {
+        /* the same values the document holds */
+        const char *rv[VG_RT_N] = {
+            [VG_RT_ID] = id,
+            [VG_RT_DATASET] = "vigil.findings",
+            [VG_RT_NAMESPACE] = m->namespace ? m->namespace : "default",
+            [VG_RT_ECS_VERSION] = VG_ECS_VERSION,
+            [VG_RT_RULE_ID] = r->id,
+            [VG_RT_RESOURCE_ID] = res->id,
+            [VG_RT_SEVERITY] = vg_severity_name(r->severity),
+        };
+        size_t rmark = route->len;
+        if (vg_route_append(route, rv)) {
+            route->len = rmark;   /* too long: the outputs read the JSON */
+            if (route->data)
+                route->data[rmark] = '\0';
+        }
+    }
     if (err) {
         out->len = mark;
         if (out->data)
@@ -529,7 +549,7 @@ struct vg_json *vg_ecs_finding_doc(const struct vg_scan_meta *m, const struct vg
     vg_buf_init(&b, VG_MAX_EVENT);
     struct vg_json *doc = NULL;
     char err[128];
-    if (c && vg_ecs_finding_write(c, m, f, now_ms, &b) == VG_OK)
+    if (c && vg_ecs_finding_write(c, m, f, now_ms, &b, NULL) == VG_OK)
         doc = vg_json_parse(b.data, b.len, err, sizeof(err));
     vg_buf_free(&b);
     vg_ecs_cache_destroy(c);

@@ -77,11 +77,12 @@ struct vg_ecs_cache;
 struct vg_ecs_cache *vg_ecs_cache_new(void);
 void vg_ecs_cache_destroy(struct vg_ecs_cache *c);
 
-/* Appends the one-line ECS document of a finding to out (no newline). The
- * cache belongs to one scan (one meta); rules must outlive it. */
+/* Appends the one-line ECS document of a finding to out (no newline), and
+ * unless route is NULL its route (outputs/output.h) to route. The cache
+ * belongs to one scan (one meta); rules must outlive it. */
 enum vg_err vg_ecs_finding_write(struct vg_ecs_cache *c, const struct vg_scan_meta *m,
                                  const struct vg_finding *f, int64_t now_ms,
-                                 struct vg_buf *out);
+                                 struct vg_buf *out, struct vg_buf *route);
 
 /* The same document as a tree (vg_ecs_finding_write, parsed back): for
  * tests and tools. Caller frees. NULL: out of memory. */

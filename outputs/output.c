@@ -35,6 +35,59 @@ enum vg_err vg_output_write(struct vg_output *o, const char *line, size_t len, c
     return o->type->write(o->ctx, line, len, errbuf, errlen);
 }
 
+enum vg_err vg_output_write_routed(struct vg_output *o, const char *line, size_t len,
+                                   const char *route, size_t rlen, char *errbuf, size_t errlen)
+{
+    if (o->type->write_routed && route && rlen)
+        return o->type->write_routed(o->ctx, line, len, route, rlen, errbuf, errlen);
+    return o->type->write(o->ctx, line, len, errbuf, errlen);
+}
+
+/* ---- routes ------------------------------------------------------------ */
+
+const char *const vg_route_paths[VG_RT_N] = {
+    "event.id", "event.dataset", "data_stream.namespace", "ecs.version",
+    "rule.id",  "resource.id",   "vigil.severity",
+};
+
+enum vg_err vg_route_append(struct vg_buf *b, const char *const v[VG_RT_N])
+{
+    enum vg_err err = VG_OK;
+    for (int i = 0; i < VG_RT_N && !err; i++) {
+        if (i)
+            err = vg_buf_appendc(b, '\0');
+        if (!err && v[i])
+            err = vg_buf_appends(b, v[i]);
+    }
+    return err;
+}
+
+bool vg_route_parse(const char *text, size_t len, struct vg_route *r)
+{
+    if (!text || !len)
+        return false;
+    const char *p = text, *e = text + len;
+    for (int i = 0; i < VG_RT_N; i++) {
+        const char *end = i < VG_RT_N - 1 ? memchr(p, '\0', (size_t)(e - p)) : e;
+        if (!end)
+            return false;   /* too few fields */
+        r->v[i] = end > p ? p : NULL;
+        r->len[i] = (size_t)(end - p);
+        p = end + (i < VG_RT_N - 1);
+    }
+    /* the last field runs to the end: a NUL in it means too many */
+    return !memchr(r->v[VG_RT_N - 1] ? r->v[VG_RT_N - 1] : e, '\0',
+                   r->len[VG_RT_N - 1]);
+}
+
+int vg_route_field_of(const char *path)
+{
+    for (int i = 0; i < VG_RT_N; i++)
+        if (strcmp(vg_route_paths[i], path) == 0)
+            return i;
+    return -1;
+}
+
 enum vg_err vg_output_flush(struct vg_output *o, char *errbuf, size_t errlen)
 {
     return o->type->flush(o->ctx, errbuf, errlen);
@@ -57,18 +110,25 @@ struct shared {
     uint64_t lines;   /* under mu */
 };
 
-static enum vg_err shared_write(void *ctx, const char *line, size_t len, char *errbuf,
-                                size_t errlen)
+static enum vg_err shared_write_routed(void *ctx, const char *line, size_t len,
+                                       const char *route, size_t rlen, char *errbuf,
+                                       size_t errlen)
 {
     struct shared *s = ctx;
     enum vg_err err = VG_OK;
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < s->n && !err; i++)
-        err = vg_output_write(&s->inner[i], line, len, errbuf, errlen);
+        err = vg_output_write_routed(&s->inner[i], line, len, route, rlen, errbuf, errlen);
     if (!err)
         s->lines++;
     pthread_mutex_unlock(&s->mu);
     return err;
+}
+
+static enum vg_err shared_write(void *ctx, const char *line, size_t len, char *errbuf,
+                                size_t errlen)
+{
+    return shared_write_routed(ctx, line, len, NULL, 0, errbuf, errlen);
 }
 
 static enum vg_err shared_flush(void *ctx, char *errbuf, size_t errlen)
@@ -95,7 +155,11 @@ static void shared_close(void *ctx)
 }
 
 static const struct vg_output_type shared_type = {
-    .name = "shared", .write = shared_write, .flush = shared_flush, .close = shared_close,
+    .name = "shared",
+    .write = shared_write,
+    .write_routed = shared_write_routed,
+    .flush = shared_flush,
+    .close = shared_close,
 };
 
 enum vg_err vg_output_shared(struct vg_output *out, struct vg_output *inner, size_t n)

@@ -37,7 +37,7 @@
  *   | CRC32C of the payload, then   |  4
  *   | of header bytes 8..31         |
  *   +-------+-------+-------+-------+
- *   | flags (1: zstd) | hdr len (32)|  8  no other flag is defined
+ *   | flags           | hdr len (32)|  8  1: zstd (always); 2: routed
  *   +-------+-------+-------+-------+
  *   | payload length (compressed)   | 12
  *   +-------+-------+-------+-------+
@@ -55,6 +55,13 @@
  *   |   event 0, '\0',              |     each event's bytes and a NUL, so a
  *   |   event 1, '\0', ...          |     reader points into the decoded buffer
  *   +-------------------------------+
+ *
+ *   A routed record (flag 2) carries each event's route beside it (the
+ *   fields the network outputs route by, as the encoder knew them, so
+ *   they need not read the event's JSON; outputs/output.h): its table has
+ *   2n lengths, event 0's, route 0's, event 1's, ..., and the entries
+ *   follow in that order, each with its NUL. The spool does not read
+ *   routes; an empty one means "none".
  *
  * Cursor file (24 bytes, replaced whole: temp file, fsync, rename, fsync
  * of the directory)
@@ -235,6 +242,7 @@ struct rec_hdr {
     uint32_t rlen;      /* decoded */
     uint32_t count;
     uint64_t seq;
+    bool routed;        /* flag 2: a route beside each event */
 };
 
 /* Parses and checks a record header; NULL, or why it is not one. */
@@ -250,11 +258,13 @@ static const char *rec_hdr_parse(const unsigned char *p, struct rec_hdr *h)
     h->seq = get64(p + 24);
     if (hlen != REC_HDR)
         return "bad record header length";
-    if (flags != VG_SPOOL_FLAG_ZSTD)
+    if (flags != VG_SPOOL_FLAG_ZSTD && flags != (VG_SPOOL_FLAG_ZSTD | VG_SPOOL_FLAG_ROUTED))
         return "unknown record flags";
+    h->routed = (flags & VG_SPOOL_FLAG_ROUTED) != 0;
     if (h->count == 0 || h->count > VG_SPOOL_MAX_BATCH_EVENTS)
         return "bad event count";
-    if (h->rlen > VG_SPOOL_MAX_RECORD_RAW || h->rlen < (uint64_t)h->count * 5)
+    if (h->rlen > VG_SPOOL_MAX_RECORD_RAW ||
+        h->rlen < (uint64_t)h->count * (h->routed ? 10 : 5))
         return "bad decoded length";
     if (h->clen == 0 || h->clen > MAX_PAYLOAD)
         return "bad payload length";
@@ -278,8 +288,11 @@ struct decoder {
     const char **events;
     size_t *lens;
     struct vg_spool_pos *pos;
-    size_t cap;         /* entries of the three arrays */
+    const char **routes;
+    size_t *rlens;
+    size_t cap;         /* entries of the five arrays */
     size_t n;
+    bool routed;        /* routes[0..n) are the record's */
 };
 
 enum dec_result { DEC_OK, DEC_BAD, DEC_NOMEM };
@@ -290,10 +303,14 @@ static void dec_release(struct decoder *d)
     free(d->events);
     free(d->lens);
     free(d->pos);
+    free(d->routes);
+    free(d->rlens);
     d->raw = NULL;
     d->events = NULL;
     d->lens = NULL;
     d->pos = NULL;
+    d->routes = NULL;
+    d->rlens = NULL;
     d->rawcap = d->cap = d->n = 0;
 }
 
@@ -322,6 +339,14 @@ static int dec_reserve(struct decoder *d, size_t rlen, size_t n)
     if (!pos)
         return -1;
     d->pos = pos;
+    const char **rt = realloc(d->routes, n * sizeof(*rt));
+    if (!rt)
+        return -1;
+    d->routes = rt;
+    size_t *rlens = realloc(d->rlens, n * sizeof(*rlens));
+    if (!rlens)
+        return -1;
+    d->rlens = rlens;
     d->cap = n;
     return 0;
 }
@@ -351,22 +376,31 @@ static enum dec_result dec_record(struct decoder *d, const struct rec_hdr *h,
         return DEC_BAD;
     }
     const unsigned char *raw = (const unsigned char *)d->raw;
-    size_t off = (size_t)h->count * 4;   /* rlen >= 5 * count, checked */
-    for (uint32_t i = 0; i < h->count; i++) {
-        uint32_t len = get32(raw + 4 * (size_t)i);
+    /* entries: the events, or in a routed record event, route, event, ... */
+    size_t per = h->routed ? 2 : 1, entries = (size_t)h->count * per;
+    size_t off = entries * 4;   /* rlen >= 5 * entries, checked */
+    for (size_t j = 0; j < entries; j++) {
+        uint32_t len = get32(raw + 4 * j);
         if (h->rlen - off < 1 || len > h->rlen - off - 1) {
             *why = "event table runs past the record";
             return DEC_BAD;
         }
         if (raw[off + len] != '\0') {
-            *why = "event not terminated";
+            *why = j % per ? "route not terminated" : "event not terminated";
             return DEC_BAD;
         }
-        d->events[i] = d->raw + off;
-        d->lens[i] = len;
-        d->pos[i] = (struct vg_spool_pos){ h->seq, i };
+        size_t i = j / per;
+        if (j % per) {
+            d->routes[i] = d->raw + off;
+            d->rlens[i] = len;
+        } else {
+            d->events[i] = d->raw + off;
+            d->lens[i] = len;
+            d->pos[i] = (struct vg_spool_pos){ h->seq, (uint32_t)i };
+        }
         off += (size_t)len + 1;
     }
+    d->routed = h->routed;
     if (off != h->rlen) {
         *why = "bytes after the last event";
         return DEC_BAD;
@@ -380,7 +414,8 @@ static enum dec_result dec_record(struct decoder *d, const struct rec_hdr *h,
  * are never gathered in one buffer. */
 static enum vg_err rec_encode(ZSTD_CCtx *cctx, unsigned char **buf, size_t *cap,
                               unsigned char **lenbuf, size_t *lencap,
-                              const char *const *events, const size_t *lens, size_t n,
+                              const char *const *events, const size_t *lens,
+                              const char *const *routes, const size_t *rlens, size_t n,
                               size_t *reclen, uint32_t *crc, char *errbuf, size_t errlen)
 {
     if (n == 0 || n > VG_SPOOL_MAX_BATCH_EVENTS) {
@@ -388,34 +423,40 @@ static enum vg_err rec_encode(ZSTD_CCtx *cctx, unsigned char **buf, size_t *cap,
                  VG_SPOOL_MAX_BATCH_EVENTS, n);
         return VG_ERR_LIMIT;
     }
-    size_t raw = n * 4;
-    for (size_t i = 0; i < n; i++) {
-        if (lens[i] > VG_SPOOL_MAX_RECORD_RAW || raw + lens[i] + 1 > VG_SPOOL_MAX_RECORD_RAW) {
+    /* the entries: the events, or with routes event, route, event, ... */
+    size_t per = routes ? 2 : 1, entries = n * per;
+    size_t raw = entries * 4;
+    for (size_t j = 0; j < entries; j++) {
+        size_t len = j % per ? rlens[j / per] : lens[j / per];
+        if (len > VG_SPOOL_MAX_RECORD_RAW || raw + len + 1 > VG_SPOOL_MAX_RECORD_RAW) {
             snprintf(errbuf, errlen, "a spool batch holds at most %u bytes of events",
                      VG_SPOOL_MAX_RECORD_RAW);
             return VG_ERR_LIMIT;
         }
-        raw += lens[i] + 1;
+        raw += len + 1;
     }
     size_t bound = ZSTD_compressBound(raw);
-    if (grow(buf, cap, REC_HDR + bound) != 0 || grow(lenbuf, lencap, n * 4) != 0) {
+    if (grow(buf, cap, REC_HDR + bound) != 0 || grow(lenbuf, lencap, entries * 4) != 0) {
         snprintf(errbuf, errlen, "out of memory");
         return VG_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++)
-        put32(*lenbuf + 4 * i, (uint32_t)lens[i]);
+    for (size_t j = 0; j < entries; j++)
+        put32(*lenbuf + 4 * j, (uint32_t)(j % per ? rlens[j / per] : lens[j / per]));
 
     size_t r = ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
     if (!ZSTD_isError(r))
         r = ZSTD_CCtx_setPledgedSrcSize(cctx, raw);
     ZSTD_outBuffer out = { *buf + REC_HDR, bound, 0 };
     static const char nul = '\0';
-    for (size_t i = 0; !ZSTD_isError(r) && i <= 2 * n; i++) {
+    for (size_t i = 0; !ZSTD_isError(r) && i <= 2 * entries; i++) {
         ZSTD_inBuffer in;
+        size_t j = (i - 1) / 2;   /* the entry, for i > 0 */
         if (i == 0)
-            in = (ZSTD_inBuffer){ *lenbuf, n * 4, 0 };
+            in = (ZSTD_inBuffer){ *lenbuf, entries * 4, 0 };
+        else if (i % 2 && j % per)
+            in = (ZSTD_inBuffer){ routes[j / per], rlens[j / per], 0 };
         else if (i % 2)
-            in = (ZSTD_inBuffer){ events[(i - 1) / 2], lens[(i - 1) / 2], 0 };
+            in = (ZSTD_inBuffer){ events[j / per], lens[j / per], 0 };
         else
             in = (ZSTD_inBuffer){ &nul, 1, 0 };
         while (!ZSTD_isError(r) && in.pos < in.size)
@@ -434,7 +475,7 @@ static enum vg_err rec_encode(ZSTD_CCtx *cctx, unsigned char **buf, size_t *cap,
     }
     unsigned char *h = *buf;
     memcpy(h, rec_magic, 4);
-    put16(h + 8, VG_SPOOL_FLAG_ZSTD);
+    put16(h + 8, routes ? VG_SPOOL_FLAG_ZSTD | VG_SPOOL_FLAG_ROUTED : VG_SPOOL_FLAG_ZSTD);
     put16(h + 10, REC_HDR);
     put32(h + 12, (uint32_t)out.pos);
     put32(h + 16, (uint32_t)raw);
@@ -687,7 +728,8 @@ static void cursor_image(struct vg_spool_pos pos, unsigned char out[CUR_SIZE])
     put32(out + 20, vg_crc32c(0, out, 20));
 }
 
-enum vg_err vg_spool_encode_record(const char *const *events, const size_t *lens, size_t n,
+enum vg_err vg_spool_encode_record(const char *const *events, const size_t *lens,
+                                   const char *const *routes, const size_t *rlens, size_t n,
                                    uint64_t seq, unsigned char **out, size_t *outlen)
 {
     *out = NULL;
@@ -699,8 +741,8 @@ enum vg_err vg_spool_encode_record(const char *const *events, const size_t *lens
     size_t cap = 0, lencap = 0, reclen = 0;
     uint32_t crc = 0;
     char err[128];
-    enum vg_err e = rec_encode(cctx, &buf, &cap, &lenbuf, &lencap, events, lens, n, &reclen,
-                               &crc, err, sizeof(err));
+    enum vg_err e = rec_encode(cctx, &buf, &cap, &lenbuf, &lencap, events, lens, routes, rlens,
+                               n, &reclen, &crc, err, sizeof(err));
     ZSTD_freeCCtx(cctx);
     free(lenbuf);
     if (e) {
@@ -1684,7 +1726,15 @@ fail:;
 enum vg_err vg_spool_append(struct vg_spool *s, const char *const *events, const size_t *lens,
                             size_t n, int timeout_ms, char *errbuf, size_t errlen)
 {
-    if (!s || (n && (!events || !lens))) {
+    return vg_spool_append_routed(s, events, lens, NULL, NULL, n, timeout_ms, errbuf, errlen);
+}
+
+enum vg_err vg_spool_append_routed(struct vg_spool *s, const char *const *events,
+                                   const size_t *lens, const char *const *routes,
+                                   const size_t *rlens, size_t n, int timeout_ms, char *errbuf,
+                                   size_t errlen)
+{
+    if (!s || (n && (!events || !lens)) || (routes && !rlens)) {
         snprintf(errbuf, errlen, "invalid spool append");
         return VG_ERR_INVALID;
     }
@@ -1694,7 +1744,7 @@ enum vg_err vg_spool_append(struct vg_spool *s, const char *const *events, const
     size_t reclen = 0;
     uint32_t pcrc = 0;
     enum vg_err err = rec_encode(s->cctx, &s->wbuf, &s->wcap, &s->lenbuf, &s->lencap, events,
-                                 lens, n, &reclen, &pcrc, errbuf, errlen);
+                                 lens, routes, rlens, n, &reclen, &pcrc, errbuf, errlen);
     if (err)
         goto out;
     if (reclen + SEG_HDR > s->max_bytes) {
@@ -1887,6 +1937,8 @@ static enum vg_err serve(struct vg_spool_cursor *c, size_t max, struct vg_spool_
     b->events = d->events + c->rd.idx;
     b->lens = d->lens + c->rd.idx;
     b->pos = d->pos + c->rd.idx;
+    b->routes = d->routed ? d->routes + c->rd.idx : NULL;
+    b->rlens = d->routed ? d->rlens + c->rd.idx : NULL;
     b->n = k;
     b->priv = c;
     c->rd.idx += (uint32_t)k;

@@ -58,6 +58,9 @@ struct vg_spool_pos {
 struct vg_spool_batch {
     const char **events;        /* n events, each NUL-terminated JSON */
     const size_t *lens;
+    const char **routes;        /* NULL, or each event's route (outputs/output.h),
+                                 * NUL-terminated; empty: none */
+    const size_t *rlens;
     struct vg_spool_pos *pos;   /* pos[i] is the position of events[i];
                                  * acknowledging pos[i] means events up to
                                  * and including i are done */
@@ -90,6 +93,12 @@ void vg_spool_close(struct vg_spool *s);   /* NULL is a no-op */
  * failure (a full disk): the batch is then not accepted. */
 enum vg_err vg_spool_append(struct vg_spool *s, const char *const *events, const size_t *lens,
                             size_t n, int timeout_ms, char *errbuf, size_t errlen);
+/* The same, with each event's route (NULL routes: none; rlens[i] 0: none
+ * for that event), kept beside it and given back by vg_spool_read(). */
+enum vg_err vg_spool_append_routed(struct vg_spool *s, const char *const *events,
+                                   const size_t *lens, const char *const *routes,
+                                   const size_t *rlens, size_t n, int timeout_ms, char *errbuf,
+                                   size_t errlen);
 
 /* Opens the named cursor (created at the oldest record if new). The
  * cursor is owned by the spool; valid until vg_spool_close(). Names are

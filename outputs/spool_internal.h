@@ -19,6 +19,7 @@
 #define VG_SPOOL_REC_HDR      32    /* record header */
 #define VG_SPOOL_CURSOR_SIZE  24    /* cursor file */
 #define VG_SPOOL_FLAG_ZSTD    0x0001u
+#define VG_SPOOL_FLAG_ROUTED  0x0002u   /* a route beside each event */
 
 /* Caps (candidates for agent/limits.h). A record is one appended batch. */
 #define VG_SPOOL_MAX_BATCH_EVENTS  65536u          /* events in one record */
@@ -63,9 +64,11 @@ int vg_spool_parse_cursor(const void *data, size_t len, struct vg_spool_pos *pos
 /* Builds a segment header for first_seq. */
 void vg_spool_segment_header(uint64_t first_seq, unsigned char out[VG_SPOOL_SEG_HDR]);
 
-/* Encodes n events as one record image (header and payload) with the
- * given sequence number. Caller frees *out with free(). */
-enum vg_err vg_spool_encode_record(const char *const *events, const size_t *lens, size_t n,
+/* Encodes n events (and, unless routes is NULL, their routes) as one
+ * record image (header and payload) with the given sequence number.
+ * Caller frees *out with free(). */
+enum vg_err vg_spool_encode_record(const char *const *events, const size_t *lens,
+                                   const char *const *routes, const size_t *rlens, size_t n,
                                    uint64_t seq, unsigned char **out, size_t *outlen);
 
 /* Fault injection: the next count syncs (fdatasync of a segment, fsync of

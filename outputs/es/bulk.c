@@ -5,6 +5,7 @@
 #include "../../agent/json.h"
 #include "../../agent/limits.h"
 #include "../../agent/timeutil.h"
+#include "../output.h"
 
 #include <yajl/yajl_parse.h>
 #include <zlib.h>
@@ -36,22 +37,45 @@ static bool namespace_ok(const char *s, size_t n)
 enum vg_err vg_es_event_meta(const char *ev, size_t len, struct vg_es_meta *m, char *errbuf,
                              size_t errlen)
 {
+    return vg_es_event_meta_routed(ev, len, NULL, 0, m, errbuf, errlen);
+}
+
+enum vg_err vg_es_event_meta_routed(const char *ev, size_t len, const char *route, size_t rlen,
+                                    struct vg_es_meta *m, char *errbuf, size_t errlen)
+{
     memset(m, 0, sizeof(*m));
-    /* reads only as far as it must; Elasticsearch validates the rest, and
-     * says so per item */
-    struct vg_json_pick pk[3] = { { .path = "event.id" }, { .path = "event.dataset" },
-                                  { .path = "data_stream.namespace" } };
-    enum vg_err err = vg_json_pick(ev, len, pk, 3);
-    if (err) {
-        const char *p = ev, *e = ev + len;
-        while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-            p++;
-        snprintf(errbuf, errlen, p < e && *p == '{' ? "the event is not well-formed JSON"
-                                                    : "the event is not a JSON object");
-        return VG_ERR_PARSE;
+    const char *evf[2], *dsf[1];
+    size_t evl[2], dsl[1];
+    struct vg_route rt;
+    if (route && vg_route_parse(route, rlen, &rt)) {
+        /* the values the encoder wrote, kept beside the event */
+        evf[0] = rt.v[VG_RT_ID];
+        evl[0] = rt.len[VG_RT_ID];
+        evf[1] = rt.v[VG_RT_DATASET];
+        evl[1] = rt.len[VG_RT_DATASET];
+        dsf[0] = rt.v[VG_RT_NAMESPACE];
+        dsl[0] = rt.len[VG_RT_NAMESPACE];
+    } else {
+        /* reads only as far as it must; Elasticsearch validates the rest,
+         * and says so per item */
+        struct vg_json_pick pk[3] = { { .path = "event.id" }, { .path = "event.dataset" },
+                                      { .path = "data_stream.namespace" } };
+        enum vg_err err = vg_json_pick(ev, len, pk, 3);
+        if (err) {
+            const char *p = ev, *e = ev + len;
+            while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+                p++;
+            snprintf(errbuf, errlen, p < e && *p == '{' ? "the event is not well-formed JSON"
+                                                        : "the event is not a JSON object");
+            return VG_ERR_PARSE;
+        }
+        for (int i = 0; i < 2; i++) {
+            evf[i] = pk[i].val;
+            evl[i] = pk[i].len;
+        }
+        dsf[0] = pk[2].val;
+        dsl[0] = pk[2].len;
     }
-    const char *evf[2] = { pk[0].val, pk[1].val }, *dsf[1] = { pk[2].val };
-    size_t evl[2] = { pk[0].len, pk[1].len }, dsl[1] = { pk[2].len };
     if (!evf[0]) {
         snprintf(errbuf, errlen, "the event has no event.id");
         return VG_ERR_PARSE;

@@ -60,6 +60,10 @@ struct vg_es_meta {
  * backslash: Vigil's ids are hex). */
 enum vg_err vg_es_event_meta(const char *ev, size_t len, struct vg_es_meta *m, char *errbuf,
                              size_t errlen);
+/* The same from the event's route (outputs/output.h) when route holds one,
+ * without reading the event; else as vg_es_event_meta(). */
+enum vg_err vg_es_event_meta_routed(const char *ev, size_t len, const char *route, size_t rlen,
+                                    struct vg_es_meta *m, char *errbuf, size_t errlen);
 
 /* Appends the action line and the event (its raw newlines turned into
  * spaces, which JSON allows) to body. ns is the configured namespace, used

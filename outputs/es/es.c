@@ -666,7 +666,9 @@ static void fill(struct vg_es *es, int64_t now, int timeout_ms)
         size_t len = es->batch.lens[es->bi];
         struct vg_es_meta m;
         char why[128];
-        if (vg_es_event_meta(ev, len, &m, why, sizeof(why))) {
+        const char *rt = es->batch.routes ? es->batch.routes[es->bi] : NULL;
+        size_t rlen = es->batch.routes ? es->batch.rlens[es->bi] : 0;
+        if (vg_es_event_meta_routed(ev, len, rt, rlen, &m, why, sizeof(why))) {
             uint64_t w = es->wtail;
             if (dead_add(es, w, 0, "vigil_invalid_event", why, ev, len, false))
                 return;   /* out of memory: try again later */

@@ -69,6 +69,8 @@ struct wslot {
     uint8_t state;
     char *ev;                   /* in kb, until DONE */
     size_t len;
+    char *rt;                   /* its route, in kb; NULL: none */
+    size_t rlen;
     struct kbatch *kb;
 };
 
@@ -129,6 +131,7 @@ static void slot_drop(struct kb_spares *sp, struct wslot *s)
         kb_put(sp, s->kb);
     s->kb = NULL;
     s->ev = NULL;
+    s->rt = NULL;
 }
 
 struct dead {
@@ -145,6 +148,8 @@ struct vg_kafka {
     rd_kafka_t *rk;
     char *topic_tpl;
     char tpl_fields[TOPIC_FIELDS][128];   /* the template's {fields}, in order */
+    int tpl_rt[TOPIC_FIELDS];             /* their fields in a route */
+    bool tpl_routed;                      /* a route holds them all */
     char known[KNOWN_TOPICS][MAX_TOPIC + 1];   /* topics this producer has metadata of */
     size_t nknown;
     size_t ntpl;
@@ -264,17 +269,26 @@ static void topic_put(char *out, size_t *n, const char *s, size_t len)
 }
 
 /* Renders the topic of an event into out (MAX_TOPIC + 1 bytes) from the
- * template's fields as picked (pk[i] is the template's field i); -1 when
- * it comes out empty. */
-static int render_topic(const char *tpl, const struct vg_json_pick *pk, char *out)
+ * template's fields: from its route (rt, with k->tpl_rt) when it has one,
+ * else as picked (pk[i] is the template's field i); -1 when it comes out
+ * empty. */
+static int render_topic(const struct vg_kafka *k, const struct vg_route *rt,
+                        const struct vg_json_pick *pk, char *out)
 {
     size_t n = 0, f = 0;
     char dec[MAX_TOPIC + 1];
-    for (const char *p = tpl; *p;) {
+    for (const char *p = k->topic_tpl; *p;) {
         if (*p == '{') {
             const char *end = strchr(p, '}');
-            const char *v;
-            long vl = vg_json_pick_decode(&pk[f++], dec, sizeof(dec), &v);
+            const char *v = NULL;
+            long vl = -1;
+            if (rt) {
+                int i = k->tpl_rt[f++];
+                v = rt->v[i];
+                vl = v ? (long)rt->len[i] : -1;
+            } else {
+                vl = vg_json_pick_decode(&pk[f++], dec, sizeof(dec), &v);
+            }
             if (vl > 0)
                 topic_put(out, &n, v, (size_t)vl);
             p = end + 1;
@@ -512,6 +526,11 @@ struct vg_kafka *vg_kafka_new(const struct vg_config *cfg, struct vg_spool *spoo
         snprintf(k->tpl_fields[k->ntpl++], sizeof(k->tpl_fields[0]), "%.*s",
                  (int)(end - p - 1), p + 1);
     }
+    k->tpl_routed = true;
+    for (size_t i = 0; i < k->ntpl; i++) {
+        k->tpl_rt[i] = vg_route_field_of(k->tpl_fields[i]);
+        k->tpl_routed = k->tpl_routed && k->tpl_rt[i] >= 0;
+    }
     const char *sd = state_dir ? state_dir : cfg->agent.state_dir;
     if (!sd)
         sd = "/var/lib/vigil";
@@ -601,6 +620,9 @@ static void prime_topic(struct vg_kafka *k, const char *topic)
     rd_kafka_topic_destroy(t);
 }
 
+static int produce_as(struct vg_kafka *k, uint64_t w, const char *topic, const char *const *v,
+                      const long *vl);
+
 /* Produces slot w. Returns 0 when handed over (or dead-lettered), -1 when
  * librdkafka's queue is full (try again later). */
 static int produce(struct vg_kafka *k, uint64_t w)
@@ -608,10 +630,29 @@ static int produce(struct vg_kafka *k, uint64_t w)
     struct wslot *s = slot(k, w);
     if (!s->ev)
         return -1;   /* its copy could not be made: out of memory */
-    /* the fields needed, read from the event's text without a tree (the
-     * events are Vigil's own, CRC-checked in the spool) */
-    struct vg_json_pick pk[VG_JSON_PICK_MAX];
     enum { P_ID, P_RULE, P_RES, P_ECS, P_DATASET, P_SEV, P_TOPIC };
+    const char *v[6];
+    long vl[6];
+    char topic[MAX_TOPIC + 1];
+    /* the fields needed: from the route the encoder kept beside the event
+     * when it has one and it holds the topic's fields too */
+    struct vg_route rt;
+    if (k->tpl_routed && s->rt && vg_route_parse(s->rt, s->rlen, &rt)) {
+        static const int rtf[6] = { VG_RT_ID,          VG_RT_RULE_ID, VG_RT_RESOURCE_ID,
+                                    VG_RT_ECS_VERSION, VG_RT_DATASET, VG_RT_SEVERITY };
+        for (int i = 0; i < 6; i++) {
+            v[i] = rt.v[rtf[i]];
+            vl[i] = v[i] ? (long)rt.len[rtf[i]] : -1;
+        }
+        if (render_topic(k, &rt, NULL, topic)) {
+            dead_add(k, w, "vigil_invalid_topic", "the topic template gives an empty name", true);
+            return 0;
+        }
+        return produce_as(k, w, topic, v, vl);
+    }
+    /* else read from the event's text without a tree (the events are
+     * Vigil's own, CRC-checked in the spool) */
+    struct vg_json_pick pk[VG_JSON_PICK_MAX];
     /* event.severity (a number near the start) gives vigil.severity (a
      * word near the end) for Vigil's findings: the reading stops early */
     static const char *const paths[] = { "event.id", "rule.id", "resource.id", "ecs.version",
@@ -627,16 +668,12 @@ static int produce(struct vg_kafka *k, uint64_t w)
         dead_add(k, w, "vigil_invalid_event", "not a JSON object", false);
         return 0;
     }
-    char topic[MAX_TOPIC + 1];
-    if (render_topic(k->topic_tpl, pk + P_TOPIC, topic)) {
+    if (render_topic(k, NULL, pk + P_TOPIC, topic)) {
         dead_add(k, w, "vigil_invalid_topic", "the topic template gives an empty name", true);
         return 0;
     }
-    prime_topic(k, topic);
     /* values with escapes are decoded; the common ones point into the event */
     char dec[6][VG_PICK_DECODED];
-    const char *v[6];
-    long vl[6];
     for (int i = 0; i < 6; i++)
         vl[i] = vg_json_pick_decode(&pk[i], dec[i], sizeof(dec[i]), &v[i]);
     /* the severity word: from the score Vigil writes beside it (21, 47,
@@ -655,6 +692,17 @@ static int produce(struct vg_kafka *k, uint64_t w)
         if (vg_json_pick(s->ev, s->len, &sp, 1) == VG_OK)
             vl[P_SEV] = vg_json_pick_decode(&sp, dec[P_SEV], sizeof(dec[P_SEV]), &v[P_SEV]);
     }
+    return produce_as(k, w, topic, v, vl);
+}
+
+/* Produces slot w to topic with the key and headers of the fields v (vl:
+ * their lengths, -1 when absent; in produce()'s order). */
+static int produce_as(struct vg_kafka *k, uint64_t w, const char *topic, const char *const *v,
+                      const long *vl)
+{
+    enum { P_ID, P_RULE, P_RES, P_ECS, P_DATASET, P_SEV };
+    struct wslot *s = slot(k, w);
+    prime_topic(k, topic);
     uint8_t dig[VG_SHA256_LEN];
     char key[2 * VG_SHA256_LEN + 1];
     bool has_key = true;
@@ -744,7 +792,7 @@ static void fill(struct vg_kafka *k, int timeout_ms)
         }
         size_t n = b.n, total = 0;
         for (size_t i = 0; i < n; i++)
-            total += b.lens[i] + 1;
+            total += b.lens[i] + 1 + (b.routes ? b.rlens[i] + 1 : 0);
         struct kbatch *kb = n ? kb_get(&k->spares, total) : NULL;
         if (kb)
             kb->refs = n;
@@ -762,6 +810,15 @@ static void fill(struct vg_kafka *k, int timeout_ms)
                 memcpy(s->ev, b.events[i], b.lens[i]);
                 s->ev[b.lens[i]] = '\0';
                 off += b.lens[i] + 1;
+                s->rt = NULL;
+                s->rlen = 0;
+                if (b.routes && b.rlens[i]) {
+                    s->rt = kb->data + off;
+                    s->rlen = b.rlens[i];
+                    memcpy(s->rt, b.routes[i], b.rlens[i]);
+                    s->rt[b.rlens[i]] = '\0';
+                    off += b.rlens[i] + 1;
+                }
             } else {
                 /* cannot keep them: stop before them, the ack never passes */
                 s->kb = NULL;

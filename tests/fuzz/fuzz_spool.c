@@ -44,7 +44,8 @@ static void framed_record(const uint8_t *data, size_t size)
 {
     if (size < 2 || size > (1u << 20))
         return;
-    uint32_t count = 1 + (uint32_t)(data[0] | data[1] << 8) % 256;
+    uint32_t count = 1 + (uint32_t)(data[0] | (data[1] & 0x7f) << 8) % 256;
+    bool routed = data[1] & 0x80;   /* entries in pairs: event, route */
     const uint8_t *raw = data + 2;
     size_t rlen = size - 2;
     size_t bound = ZSTD_compressBound(rlen);
@@ -61,7 +62,7 @@ static void framed_record(const uint8_t *data, size_t size)
     }
     memset(h, 0, VG_SPOOL_REC_HDR);
     memcpy(h, "VGRC", 4);
-    h[8] = VG_SPOOL_FLAG_ZSTD;
+    h[8] = routed ? VG_SPOOL_FLAG_ZSTD | VG_SPOOL_FLAG_ROUTED : VG_SPOOL_FLAG_ZSTD;
     h[10] = VG_SPOOL_REC_HDR;
     put32(h + 12, (uint32_t)clen);
     put32(h + 16, (uint32_t)rlen);

@@ -5,7 +5,9 @@
 #include "agent/results.h"
 #include "checks/exception.h"
 #include "checks/rule.h"
+#include "agent/limits.h"
 #include "outputs/ecs.h"
+#include "outputs/output.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -264,13 +266,102 @@ VG_TEST(finding_previous_evaluation_and_regression)
     struct vg_ecs_cache *c = vg_ecs_cache_new();
     struct vg_buf b;
     vg_buf_init(&b, 1 << 20);
-    CHECK_EQ_INT(vg_ecs_finding_write(c, &m, &f, 1795687206000LL, &b), VG_OK);
+    CHECK_EQ_INT(vg_ecs_finding_write(c, &m, &f, 1795687206000LL, &b, NULL), VG_OK);
     CHECK_CONTAINS(vg_buf_str(&b), "\"muted\":true,\"mute_reason\":\"accepted\","
                                    "\"previous_evaluation\":\"passed\",\"regression\":true}}");
     vg_buf_free(&b);
     vg_ecs_cache_destroy(c);
     vg_resource_destroy(res);
     vg_ruleset_destroy(rs);
+}
+
+/* A finding's route holds the values its document holds (decoded), for
+ * every field, with a resource id that needs escaping in JSON; a route
+ * that would pass VG_MAX_ROUTE is left out, the document still written. */
+VG_TEST(finding_route_matches_the_document)
+{
+    struct vg_ruleset *rs = vg_ruleset_new();
+    const struct vg_rule *rule = load_rule(rs);
+    CHECK(rule != NULL);
+    if (!rule) {
+        vg_ruleset_destroy(rs);
+        return;
+    }
+    struct vg_eval_result er;
+    memset(&er, 0, sizeof(er));
+    er.evaluation = VG_EVAL_FAILED;
+    struct vg_scan_meta m;
+    make_meta(&m);
+    m.namespace = "prod";
+    char longid[VG_MAX_ROUTE + 16];
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    const char *ids[2] = { "host://web-01/\"quoted\" \\ caf\xc3\xa9\n", longid };
+    for (int t = 0; t < 2; t++) {
+        struct vg_resource *res = vg_resource_new("host.sshd", ids[t], "sshd", "configuration",
+                                                  "linux-sshd");
+        struct vg_finding f = { .rule = rule, .resource = res, .result = &er };
+        struct vg_ecs_cache *c = vg_ecs_cache_new();
+        struct vg_buf b, rb;
+        vg_buf_init(&b, 1 << 20);
+        vg_buf_init(&rb, VG_MAX_ROUTE);
+        CHECK_EQ_INT(vg_ecs_finding_write(c, &m, &f, 1795687206000LL, &b, &rb), VG_OK);
+        char err[128];
+        struct vg_json *doc = vg_json_parse(b.data, b.len, err, sizeof(err));
+        CHECK(doc != NULL);
+        struct vg_route r;
+        if (t == 1) {
+            CHECK_EQ_INT(rb.len, 0);   /* too long: none */
+            CHECK(!vg_route_parse(rb.data, rb.len, &r));
+        } else {
+            CHECK(vg_route_parse(rb.data, rb.len, &r));
+            for (int i = 0; i < VG_RT_N; i++) {
+                /* the path's value in the document */
+                char path[64];
+                snprintf(path, sizeof(path), "%s", vg_route_paths[i]);
+                char *dot = strchr(path, '.');
+                *dot = '\0';
+                const char *want = str_at(doc, path, dot + 1, NULL);
+                CHECK(want != NULL);
+                CHECK(r.v[i] != NULL);
+                if (want && r.v[i]) {
+                    CHECK_EQ_INT(r.len[i], strlen(want));
+                    CHECK(memcmp(r.v[i], want, r.len[i]) == 0);
+                }
+            }
+            CHECK_EQ_STR(str_at(doc, "data_stream", "namespace", NULL), "prod");
+        }
+        vg_json_free(doc);
+        vg_buf_free(&b);
+        vg_buf_free(&rb);
+        vg_ecs_cache_destroy(c);
+        vg_resource_destroy(res);
+    }
+    vg_ruleset_destroy(rs);
+}
+
+/* Routes: fields in order, empty ones absent; anything else is no route. */
+VG_TEST(route_text)
+{
+    const char *v[VG_RT_N] = { "id", "ds", NULL, "8.17.0", "r", "res", "high" };
+    struct vg_buf b;
+    vg_buf_init(&b, VG_MAX_ROUTE);
+    CHECK_EQ_INT(vg_route_append(&b, v), VG_OK);
+    struct vg_route r;
+    CHECK(vg_route_parse(b.data, b.len, &r));
+    CHECK(r.v[VG_RT_NAMESPACE] == NULL);
+    CHECK_EQ_INT(r.len[VG_RT_SEVERITY], 4);
+    CHECK(memcmp(r.v[VG_RT_SEVERITY], "high", 4) == 0);
+    CHECK(memcmp(r.v[VG_RT_ID], "id", 2) == 0);
+    CHECK(!vg_route_parse(b.data, b.len - 5, &r));   /* "\\0high" cut off: six fields */
+    CHECK(!vg_route_parse("", 0, &r));
+    CHECK(!vg_route_parse(NULL, 3, &r));
+    CHECK(!vg_route_parse("a\0b", 3, &r));                          /* too few fields */
+    CHECK(!vg_route_parse("1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8", 15, &r));   /* too many */
+    CHECK(vg_route_parse("1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7", 13, &r));
+    CHECK_EQ_INT(vg_route_field_of("rule.id"), VG_RT_RULE_ID);
+    CHECK_EQ_INT(vg_route_field_of("cloud.account.id"), -1);
+    vg_buf_free(&b);
 }
 
 VG_TEST(summary_interval_and_expired_exceptions)
@@ -419,7 +510,7 @@ VG_TEST(encoded_findings_are_found_by_the_store)
         er.evaluation = (enum vg_eval)(i % 3);
         struct vg_finding f = { .rule = rule, .resource = res, .result = &er };
         vg_buf_reset(&b);
-        CHECK_EQ_INT(vg_ecs_finding_write(c, &m, &f, 1795687206000LL, &b), VG_OK);
+        CHECK_EQ_INT(vg_ecs_finding_write(c, &m, &f, 1795687206000LL, &b, NULL), VG_OK);
         CHECK_EQ_INT(vg_results_add(kept, b.data, b.len), VG_OK);
         vg_resource_destroy(res);
     }

@@ -4,6 +4,7 @@
 #include "agent/json.h"
 #include "outputs/es/bulk.h"
 #include "outputs/es/cloudid.h"
+#include "outputs/output.h"
 
 #include <zlib.h>
 
@@ -34,6 +35,42 @@ VG_TEST(meta_reads_id_dataset_namespace)
     CHECK(eq_n(m.id, m.id_len, "5afedfa16050cc2ef4eb38af2c49f358"));
     CHECK(eq_n(m.ns, m.ns_len, "prod"));
     CHECK_EQ_INT(m.stream, VG_ES_FINDINGS);
+}
+
+/* From a route the same metadata, without reading the event (whose JSON
+ * here says otherwise); the route's values are checked the same way; a
+ * text that is no route leaves the event to be read. */
+VG_TEST(meta_from_a_route)
+{
+    struct vg_es_meta m;
+    char err[128];
+    const char *v[VG_RT_N] = { "0123456789abcdef0123456789abcdef", "vigil.scan", "staging",
+                               "8.17.0", "r", "res", "low" };
+    struct vg_buf rb;
+    vg_buf_init(&rb, 4096);
+    CHECK_EQ_INT(vg_route_append(&rb, v), VG_OK);
+    CHECK_EQ_INT(vg_es_event_meta_routed(EV, strlen(EV), rb.data, rb.len, &m, err, sizeof(err)),
+                 VG_OK);
+    CHECK(eq_n(m.id, m.id_len, "0123456789abcdef0123456789abcdef"));
+    CHECK(eq_n(m.ns, m.ns_len, "staging"));
+    CHECK_EQ_INT(m.stream, VG_ES_SCAN);
+    /* not even JSON: the route is enough */
+    CHECK_EQ_INT(vg_es_event_meta_routed("not json", 8, rb.data, rb.len, &m, err, sizeof(err)),
+                 VG_OK);
+    /* a bad id in the route is refused as in the event */
+    v[VG_RT_ID] = "has\"quote";
+    vg_buf_reset(&rb);
+    CHECK_EQ_INT(vg_route_append(&rb, v), VG_OK);
+    CHECK_EQ_INT(vg_es_event_meta_routed(EV, strlen(EV), rb.data, rb.len, &m, err, sizeof(err)),
+                 VG_ERR_PARSE);
+    CHECK_CONTAINS(err, "printable ASCII");
+    /* no route: the event is read */
+    CHECK_EQ_INT(vg_es_event_meta_routed(EV, strlen(EV), "x\0y", 3, &m, err, sizeof(err)), VG_OK);
+    CHECK(eq_n(m.id, m.id_len, "5afedfa16050cc2ef4eb38af2c49f358"));
+    CHECK(eq_n(m.ns, m.ns_len, "prod"));
+    CHECK_EQ_INT(vg_es_event_meta_routed(EV, strlen(EV), NULL, 0, &m, err, sizeof(err)), VG_OK);
+    CHECK_EQ_INT(m.stream, VG_ES_FINDINGS);
+    vg_buf_free(&rb);
 }
 
 VG_TEST(meta_any_key_order_and_tricky_skips)

@@ -12,6 +12,7 @@
 #include "../../agent/timeutil.h"
 #include "../../config/config.h"
 #include "../../outputs/kafka/kafka.h"
+#include "../../outputs/output.h"
 #include "../../outputs/spool.h"
 
 #include <librdkafka/rdkafka.h>
@@ -130,7 +131,10 @@ static struct vg_config *kcfg(const char *brokers, const char *extra)
 
 /* ---- consuming back ---------------------------------------------------- */
 
+struct got;
+typedef void (*check_fn)(struct got *g, const rd_kafka_message_t *m);
 struct got {
+    check_fn check;      /* NULL: check_message */
     int n;
     int *seen;           /* per event index: times consumed */
     int bad;             /* messages whose key, headers or value are wrong */
@@ -243,7 +247,7 @@ static void consume_all(const char *bootstraps, const char *topic, int want, str
             continue;
         }
         if (!m->err)
-            check_message(g, m);
+            (g->check ? g->check : check_message)(g, m);
         rd_kafka_message_destroy(m);
     }
     g->zstd_seen = zstd_logged;
@@ -308,6 +312,134 @@ VG_TEST(round_trip_keys_headers_zstd)
     vg_config_destroy(cfg);
     vg_spool_close(sp);
     mock_stop(&m);
+}
+
+/* The route of make_event(i): the values its JSON holds, but severity
+ * (when sev is not NULL). */
+static void route_of(int i, const char *sev, struct vg_buf *b)
+{
+    char id[32], rule[32], res[32];
+    snprintf(id, sizeof(id), "ev-%06d", i);
+    snprintf(rule, sizeof(rule), "rule.%d", i % 7);
+    snprintf(res, sizeof(res), "res-%d", i);
+    const char *v[VG_RT_N] = { id, "vigil.findings", "default", "8.11.0", rule, res,
+                               sev ? sev : i % 2 ? "high" : "low" };
+    vg_buf_reset(b);
+    CHECK_EQ_INT(vg_route_append(b, v), VG_OK);
+}
+
+/* Events [0, n) with their routes in every other batch of 50, and in
+ * those, every fifth event without one: the output reads routed and
+ * unrouted events alike. */
+VG_TEST(routed_events_give_the_same_keys_and_headers)
+{
+    struct mock m = { 0 };
+    CHECK_EQ_INT(mock_start(&m, 1), 0);
+    rd_kafka_mock_topic_create(m.mc, "vigil-vigil.findings", 1, 1);
+    struct vg_spool *sp = mem_spool();
+    const int n = 1000;
+    for (int i = 0; i < n; i += 50) {
+        char *evs[50], *rts[50];
+        size_t lens[50], rlens[50];
+        struct vg_buf rb;
+        vg_buf_init(&rb, 4096);
+        for (int k = 0; k < 50; k++) {
+            evs[k] = make_event(i + k, 40);
+            lens[k] = strlen(evs[k]);
+            route_of(i + k, NULL, &rb);
+            rlens[k] = k % 5 ? rb.len : 0;   /* (its inner NULs counted) */
+            rts[k] = vg_buf_detach(&rb);
+        }
+        char err[256];
+        bool routed = (i / 50) % 2 == 0;
+        CHECK_EQ_INT(vg_spool_append_routed(sp, (const char *const *)evs, lens,
+                                            routed ? (const char *const *)rts : NULL,
+                                            routed ? rlens : NULL, 50, -1, err, sizeof(err)),
+                     VG_OK);
+        for (int k = 0; k < 50; k++) {
+            free(evs[k]);
+            free(rts[k]);
+        }
+        vg_buf_free(&rb);
+    }
+    struct vg_config *cfg = kcfg(m.bootstraps, NULL);
+    char err[1024];
+    struct vg_kafka *k = vg_kafka_new(cfg, sp, NULL, err, sizeof(err));
+    CHECK(k != NULL);
+    if (k) {
+        struct vg_kafka_stats st;
+        CHECK_EQ_INT(run_output(k, &st), VG_OK);
+        CHECK_EQ_INT(st.acked, (uint64_t)n);
+        CHECK_EQ_INT(st.dead_lettered, 0);
+        struct got g = { .seen = calloc((size_t)n, sizeof(int)), .nevents = n };
+        consume_all(m.bootstraps, "vigil-vigil.findings", n, &g);
+        check_exactly_once(&g, n);
+        free(g.seen);
+    }
+    vg_kafka_destroy(k);
+    vg_config_destroy(cfg);
+    vg_spool_close(sp);
+    mock_stop(&m);
+}
+
+/* A route is what the output goes by: a route saying "critical" puts
+ * "critical" in the header though the event's JSON says "low"; a route
+ * that is not one (a field short) is passed over for the JSON. */
+static void check_route_precedence(struct got *g, const rd_kafka_message_t *m)
+{
+    char tmp[64];
+    rd_kafka_headers_t *h = NULL;
+    rd_kafka_message_headers(m, &h);
+    const char *v = hdr(h, "vigil.severity", tmp, sizeof(tmp));
+    /* event 0: routed "critical"; event 2: a broken route, JSON "low" */
+    char *copy = strndup(m->payload, m->len);
+    bool is0 = copy && strstr(copy, "\"ev-000000\"");
+    free(copy);
+    if (!v || strcmp(v, is0 ? "critical" : "low") != 0)
+        g->bad++;
+    g->n++;
+}
+
+VG_TEST(a_route_is_read_instead_of_the_event)
+{
+    struct mock m = { 0 };
+    CHECK_EQ_INT(mock_start(&m, 1), 0);
+    rd_kafka_mock_topic_create(m.mc, "vigil-vigil.findings", 1, 1);
+    struct vg_spool *sp = mem_spool();
+    char *evs[2] = { make_event(0, 10), make_event(2, 10) };
+    size_t lens[2] = { strlen(evs[0]), strlen(evs[1]) };
+    struct vg_buf rb;
+    vg_buf_init(&rb, 4096);
+    route_of(0, "critical", &rb);
+    size_t r0len = rb.len;
+    char *r0 = vg_buf_detach(&rb);
+    /* a route of six fields: not one */
+    const char broken[] = "ev-000002\0vigil.findings\0default\0" "8.11.0\0rule.2\0critical";
+    const char *rts[2] = { r0, broken };
+    size_t rlens[2] = { r0len, sizeof(broken) - 1 };
+    char err[1024];
+    CHECK_EQ_INT(vg_spool_append_routed(sp, (const char *const *)evs, lens, rts, rlens, 2, -1,
+                                        err, sizeof(err)),
+                 VG_OK);
+    struct vg_config *cfg = kcfg(m.bootstraps, NULL);
+    struct vg_kafka *k = vg_kafka_new(cfg, sp, NULL, err, sizeof(err));
+    CHECK(k != NULL);
+    if (k) {
+        struct vg_kafka_stats st;
+        CHECK_EQ_INT(run_output(k, &st), VG_OK);
+        CHECK_EQ_INT(st.acked, 2);
+        struct got g = { .check = check_route_precedence };
+        consume_all(m.bootstraps, "vigil-vigil.findings", 2, &g);
+        CHECK_EQ_INT(g.n, 2);
+        CHECK_EQ_INT(g.bad, 0);
+    }
+    vg_kafka_destroy(k);
+    vg_config_destroy(cfg);
+    vg_spool_close(sp);
+    mock_stop(&m);
+    free(r0);
+    free(evs[0]);
+    free(evs[1]);
 }
 
 VG_TEST(injected_produce_errors_lose_and_duplicate_nothing)
