@@ -29,7 +29,7 @@
 #   vigil scan only     `vigil scan --output file:/dev/null`: what making the
 #                       findings costs, without any shipping
 #   vigil kafka zstd    outputs.kafka with nothing but `brokers`: the
-#                       defaults (idempotence, acks=all, zstd, linger 50 ms,
+#                       defaults (idempotence, acks=all, zstd, linger 5 ms,
 #                       topic vigil-{event.dataset}), the default disk spool
 #   rsyslog omkafka     rsyslogd -n (private instance): imfile reads the same
 #                       findings as NDJSON lines; omkafka with
