@@ -147,6 +147,7 @@ struct vg_config {
                                     * "vigil-{event.dataset}" */
             char *compression;     /* compression.codec, default "zstd" */
             int64_t linger_ms;     /* linger.ms, default 5 (librdkafka's own) */
+            int64_t compression_level;   /* -1: 1 for zstd, else the codec's default */
             int64_t batch_max_events;  /* batch.num.messages, default 10000 */
             struct vg_config_map properties;  /* librdkafka properties, applied last */
             char *dead_letter_path;    /* NULL: STATE_DIR/dead-letter.ndjson */

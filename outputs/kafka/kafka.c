@@ -566,6 +566,11 @@ struct vg_kafka *vg_kafka_new(const struct vg_config *cfg, struct vg_spool *spoo
     bad = bad || conf_set(k->conf, "acks", "all", "acks", errbuf, errlen);
     bad = bad || conf_set(k->conf, "compression.codec", c->compression ? c->compression : "zstd",
                           "compression", errbuf, errlen);
+    const char *codec = c->compression ? c->compression : "zstd";
+    long long level = c->compression_level >= 0 ? c->compression_level
+                      : strcmp(codec, "zstd") == 0 ? 1 : -1;
+    snprintf(num, sizeof(num), "%lld", level);
+    bad = bad || conf_set(k->conf, "compression.level", num, "compression_level", errbuf, errlen);
     snprintf(num, sizeof(num), "%lld", (long long)(c->linger_ms >= 0 ? c->linger_ms : 5));
     bad = bad || conf_set(k->conf, "linger.ms", num, "linger_ms", errbuf, errlen);
     snprintf(num, sizeof(num), "%lld",

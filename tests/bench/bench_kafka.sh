@@ -15,6 +15,8 @@
 #   --repeat N        run every row N times; the table shows the median of
 #                     each column (peak RSS: the largest) and the spread
 #   --partitions P    partitions of every topic (default 4)
+#   --zstd-level L    zstd level of all three shippers (default 1, Vigil's
+#                     default; librdkafka's own default is 3)
 #   --brokers B       brokers in the mock cluster (default 1)
 #   --mock PATH       the kafka_mock binary (default: BUILD/tests/kafka_mock
 #                     beside VIGIL_BINARY, else built here with cc)
@@ -29,13 +31,13 @@
 #   vigil scan only     `vigil scan --output file:/dev/null`: what making the
 #                       findings costs, without any shipping
 #   vigil kafka zstd    outputs.kafka with nothing but `brokers`: the
-#                       defaults (idempotence, acks=all, zstd, linger 5 ms,
+#                       defaults (idempotence, acks=all, zstd level 1, linger 5 ms,
 #                       topic vigil-{event.dataset}), the default disk spool
 #   rsyslog omkafka     rsyslogd -n (private instance): imfile reads the same
 #                       findings as NDJSON lines; omkafka with
-#                       compression.codec=zstd, acks=all,
+#                       compression.codec=zstd, compression.level, acks=all,
 #                       enable.idempotence=true, partitions.auto
-#   kcat                kcat -P -l LINES -z zstd -X acks=all
+#   kcat                kcat -P -l LINES -z zstd -X compression.level -X acks=all
 #                       -X enable.idempotence=true: librdkafka's own limit
 # Vigil's and kcat's wall time is the whole process, start to exit
 # (/usr/bin/time). rsyslog runs until stopped: its wall time is the window
@@ -56,6 +58,7 @@ shift 2
 EVENTS=1000000
 REPEAT=1
 PARTS=4
+ZLEVEL=1
 BROKERS=1
 MOCKBIN=""
 RSYSLOG=1
@@ -64,12 +67,13 @@ KEEP=0
 WORK=""
 while [ $# -gt 0 ]; do
     case "$1" in
-        --repeat|--partitions|--brokers|--mock|--workdir)
+        --repeat|--partitions|--brokers|--mock|--workdir|--zstd-level)
             [ $# -ge 2 ] || { echo "bench_kafka: $1 needs a value" >&2; exit 2; } ;;
     esac
     case "$1" in
         --repeat) REPEAT="${2:-}"; shift 2 ;;
         --partitions) PARTS="${2:-}"; shift 2 ;;
+        --zstd-level) ZLEVEL="${2:-}"; shift 2 ;;
         --brokers) BROKERS="${2:-}"; shift 2 ;;
         --mock) MOCKBIN="${2:-}"; shift 2 ;;
         --no-rsyslog) RSYSLOG=0; shift ;;
@@ -81,8 +85,8 @@ while [ $# -gt 0 ]; do
         *) echo "bench_kafka: unknown argument '$1' (--help)" >&2; exit 2 ;;
     esac
 done
-case "$EVENTS$REPEAT$PARTS$BROKERS" in
-    *[!0-9]*|'') echo "bench_kafka: EVENTS, --repeat, --partitions and --brokers are numbers" >&2
+case "$EVENTS$REPEAT$PARTS$BROKERS$ZLEVEL" in
+    *[!0-9]*|'') echo "bench_kafka: EVENTS, --repeat, --partitions, --brokers and --zstd-level are numbers" >&2
                  exit 2 ;;
 esac
 if [ "$EVENTS" -lt 4 ] || [ "$REPEAT" -lt 1 ] || [ "$PARTS" -lt 1 ] || [ "$BROKERS" -lt 1 ]; then
@@ -236,9 +240,13 @@ run_vigil() {   # NAME [--scan-only]
     else
         # shellcheck disable=SC2086
         mock_start $VIGIL_TOPICS
+        # nothing but the brokers (and the level, when not Vigil's default)
+        local level=""
+        [ "$ZLEVEL" = 1 ] || level="
+    compression_level: $ZLEVEL"
         write_config "$cfg" "$state" "outputs:
   kafka:
-    brokers: $(yaml_brokers)"
+    brokers: $(yaml_brokers)$level"
     fi
     if ! /usr/bin/time -o "$WORK/$name.time" -f '%e %U %S %M' "$VIGIL" "${args[@]}" \
             >/dev/null 2>"$WORK/$name.log"; then
@@ -292,7 +300,7 @@ ruleset(name="ship" queue.type="LinkedList" queue.size="100000"
         queue.dequeueBatchSize="1600" queue.workerThreads="1") {
   action(type="omkafka" broker=[$(rs_brokers)] topic="$LINE_TOPIC" template="doc"
          partitions.auto="on"
-         confParam=["compression.codec=zstd", "enable.idempotence=true"]
+         confParam=["compression.codec=zstd", "compression.level=$ZLEVEL", "enable.idempotence=true"]
          topicConfParam=["acks=all"])
 }
 input(type="imfile" file="$LINES" tag="vigil" ruleset="ship" freshStartTail="off")
@@ -344,7 +352,8 @@ run_kcat() {
     make_lines
     mock_start "$LINE_TOPIC"
     if ! /usr/bin/time -o "$WORK/$name.time" -f '%e %U %S %M' "$KCATBIN" -P -b "$BOOTSTRAP" \
-            -t "$LINE_TOPIC" -z zstd -X acks=all -X enable.idempotence=true -l "$LINES" \
+            -t "$LINE_TOPIC" -z zstd -X compression.level="$ZLEVEL" -X acks=all \
+            -X enable.idempotence=true -l "$LINES" \
             >/dev/null 2>"$WORK/$name.log"; then
         tail -5 "$WORK/$name.log" >&2
         die "$name: kcat failed"
@@ -361,7 +370,7 @@ run_kcat() {
 
 # ---- the runs ------------------------------------------------------------------
 say "$EXPECT events ($RESOURCES demo resources x 4 findings + the scan event)," \
-    "$BROKERS broker(s), $PARTS partitions per topic, work dir $WORK"
+    "$BROKERS broker(s), $PARTS partitions per topic, zstd level $ZLEVEL, work dir $WORK"
 if [ "$RSYSLOG" = 1 ] || [ "$KCAT" = 1 ]; then
     make_lines
 fi
@@ -380,7 +389,7 @@ for ((r = 1; r <= REPEAT; r++)); do
 done
 
 # ---- the table -----------------------------------------------------------------
-"$PY" - "$RESULTS" "$REPEAT" "$BROKERS" "$PARTS" <<'EOF'
+"$PY" - "$RESULTS" "$REPEAT" "$BROKERS" "$PARTS" "$ZLEVEL" <<'EOF'
 import statistics, sys
 rows, order = {}, []
 for line in open(sys.argv[1]):
@@ -392,7 +401,7 @@ for line in open(sys.argv[1]):
     rows[name].append({"ev": ev, "wall": wall, "eps": ev / wall if wall > 0 else 0.0,
                        "cpu": cpu, "cpum": cpu / ev * 1e6, "rss": rss / 1024.0,
                        "got": int(got), "mock": float(mock)})
-repeat, brokers, parts = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+repeat, brokers, parts, zlevel = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 med = {}
 for name in order:
     runs = rows[name]
@@ -438,10 +447,19 @@ if v:
             parts_.append("%.2fx %s's events/s, %.2fx its CPU per event"
                           % (v["eps"] / o["eps"], other, v["cpum"] / o["cpum"]))
     print("vigil kafka zstd: " + "; ".join(parts_))
+    # the rows of one round ran one after the other under the same load:
+    # the ratio of each round, beside the ratio of the medians
+    vr, rr = rows.get("vigil kafka zstd", []), rows.get("rsyslog omkafka", [])
+    if repeat > 1 and len(vr) == len(rr) and rr:
+        ratios = [a["eps"] / b["eps"] for a, b in zip(vr, rr) if b["eps"] > 0]
+        print("vigil kafka zstd / rsyslog omkafka events/s, round by round: %s "
+              "(median %.2fx; %d of %d rounds at 2x or more)"
+              % (" ".join("%.2f" % x for x in ratios), statistics.median(ratios),
+                 sum(x >= 2 for x in ratios), len(ratios)))
 print("mock cluster CPU s (its own process, median): " +
       ", ".join("%s %.2f" % (n, med[n]["mock"]) for n in order if n != "vigil scan only"))
-print("cluster: %s broker(s), %s partitions per topic; every row ran against a fresh one"
-      % (brokers, parts))
+print("cluster: %s broker(s), %s partitions per topic; every row ran against a fresh one; "
+      "zstd level %s for all" % (brokers, parts, zlevel))
 print("wall: Vigil's and kcat's whole process (start to exit; Vigil also scans); "
       "rsyslog's first to last message seen in the cluster (polled every 50 ms)")
 dups = [n for n in order if n != "vigil scan only" and med[n]["got"] > med[n]["ev"]]

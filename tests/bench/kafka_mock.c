@@ -19,13 +19,15 @@
  *   kafka_mock count BOOTSTRAP TOPIC [TOPIC ...]
  *       Prints the number of messages appended to the topics: the sum of
  *       every partition's high watermark, asked of the brokers (ListOffsets).
- *   kafka_mock consume BOOTSTRAP TOPIC [TOPIC ...]
+ *   kafka_mock consume [--meta] BOOTSTRAP TOPIC [TOPIC ...]
  *       Prints the value of every message of the topics, one line each (a
  *       value is printed as it is: a newline inside it would split it),
  *       from the start of each partition up to its high watermark when the
  *       command started; then exits 0. Exits 1 when a partition no longer
  *       holds its first messages: the mock cluster keeps at most 5 MB or
- *       100,000 message sets per partition and drops the oldest.
+ *       100,000 message sets per partition and drops the oldest. With
+ *       --meta each line is TOPIC, the key in hex, the headers as
+ *       NAME=VALUE-IN-HEX joined by commas, and the value, tab-separated.
  *
  * Exit status: 0, 1 on a Kafka error (one line on stderr: "kafka_mock: ..."),
  * 2 on a usage error. The mock cluster checks the sequence numbers of
@@ -70,7 +72,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: kafka_mock serve [-b BROKERS] [-p PARTITIONS] [TOPIC ...]\n"
             "       kafka_mock count BOOTSTRAP TOPIC [TOPIC ...]\n"
-            "       kafka_mock consume BOOTSTRAP TOPIC [TOPIC ...]\n");
+            "       kafka_mock consume [--meta] BOOTSTRAP TOPIC [TOPIC ...]\n");
     return 2;
 }
 
@@ -220,8 +222,20 @@ static int cmd_count(int argc, char **argv)
     return 0;
 }
 
+/* Hex of n bytes to stdout. */
+static void put_hex(const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", ((const unsigned char *)p)[i]);
+}
+
 static int cmd_consume(int argc, char **argv)
 {
+    bool meta = argc > 0 && strcmp(argv[0], "--meta") == 0;
+    if (meta) {
+        argc--;
+        argv++;
+    }
     if (argc < 2)
         return usage();
     char err[512] = "";
@@ -290,6 +304,23 @@ static int cmd_consume(int argc, char **argv)
         rd_kafka_topic_partition_t *el = rd_kafka_topic_partition_list_find(tp, name,
                                                                             m->partition);
         if (el && m->offset < (int64_t)(intptr_t)el->opaque) {
+            if (meta) {
+                /* TOPIC \t KEY-HEX \t NAME=VALUE-HEX,... \t VALUE */
+                printf("%s\t", name);
+                put_hex(m->key ? m->key : "", m->key_len);
+                putchar('\t');
+                rd_kafka_headers_t *h = NULL;
+                if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                    const char *hn;
+                    const void *hv;
+                    size_t hs;
+                    for (size_t i = 0; !rd_kafka_header_get_all(h, i, &hn, &hv, &hs); i++) {
+                        printf("%s%s=", i ? "," : "", hn);
+                        put_hex(hv ? hv : "", hs);
+                    }
+                }
+                putchar('\t');
+            }
             fwrite(m->payload ? m->payload : "", 1, m->len, stdout);
             putchar('\n');
             got++;

@@ -92,14 +92,36 @@ EOF
 }
 
 # kafka_check FILE...: Kafka holds every event of the files exactly once,
-# and nothing else (consumed back, counted by event.id)
+# and nothing else (consumed back, counted by event.id); each in the topic
+# of its dataset, with the key (SHA-256 of rule.id NUL resource.id, or of
+# event.id for a summary) and the headers its JSON gives
 kafka_check() {
-    if ! "$mock" consume "$bootstrap" "${topics[@]}" >"$work/consumed" 2>"$work/consume.err"; then
+    if ! "$mock" consume --meta "$bootstrap" "${topics[@]}" >"$work/consumed" \
+            2>"$work/consume.err"; then
         echo "consume failed:"; cat "$work/consume.err"; return 1
     fi
     $py - "$work/consumed" "$@" <<'PY'
-import collections, json, sys
-seen = collections.Counter(json.loads(l)["event"]["id"] for l in open(sys.argv[1]))
+import collections, hashlib, json, sys
+seen = collections.Counter()
+wrong = 0
+for line in open(sys.argv[1]):
+    topic, key, headers, value = line.rstrip("\n").split("\t", 3)
+    doc = json.loads(value)
+    seen[doc["event"]["id"]] += 1
+    rule, res = doc.get("rule", {}).get("id"), doc.get("resource", {}).get("id")
+    basis = (rule + "\0" + res) if rule is not None and res is not None else doc["event"]["id"]
+    hwant = {"ecs.version": doc["ecs"]["version"], "event.dataset": doc["event"]["dataset"]}
+    if rule is not None:
+        hwant["rule.id"] = rule
+    if doc.get("vigil", {}).get("severity") is not None:
+        hwant["vigil.severity"] = doc["vigil"]["severity"]
+    got = dict((h.split("=", 1)[0], bytes.fromhex(h.split("=", 1)[1]).decode())
+               for h in headers.split(",") if h)
+    ok = (topic == "vigil-" + doc["event"]["dataset"] and got == hwant and
+          bytes.fromhex(key).decode() == hashlib.sha256(basis.encode()).hexdigest())
+    if not ok and wrong < 3:
+        print(f"kafka: wrong topic, key or headers: {topic} {got} for {doc['event']['id']}")
+    wrong += not ok
 produced = []
 for path in sys.argv[2:]:
     produced += [json.loads(l)["event"]["id"] for l in open(path)]
@@ -108,8 +130,10 @@ dup = sum(n - 1 for n in seen.values() if n > 1)
 missing = want - set(seen)
 extra = set(seen) - want
 print(f"kafka: {sum(seen.values())} messages, {len(seen)} event ids; {len(produced)} produced, "
-      f"{len(missing)} missing, {len(extra)} unexpected, {dup} duplicates")
-sys.exit(0 if not missing and not extra and dup == 0 and len(want) == len(produced) else 1)
+      f"{len(missing)} missing, {len(extra)} unexpected, {dup} duplicates, "
+      f"{wrong} with a wrong topic, key or headers")
+sys.exit(0 if not missing and not extra and dup == 0 and len(want) == len(produced)
+         and wrong == 0 else 1)
 PY
 }
 
