@@ -41,9 +41,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <limits.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1573,16 +1570,6 @@ static int dispatch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-#ifdef __GLIBC__
-    /* librdkafka and zstd allocate and free buffers of a few megabytes for
-     * every batch they compress; above glibc's mmap threshold each is a
-     * new mapping, page-faulted and zeroed again (a million findings to
-     * Kafka: 45k-180k minor faults, ~11k with this). Kept in the heap
-     * they are reused; a fixed threshold also stops glibc from raising it
-     * on its own. */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-#endif
     /* before any thread exists, as libcurl asks */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = dispatch(argc, argv);
