@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -659,6 +661,18 @@ bool vg_utf8_valid(const char *str, size_t n)
     return true;
 }
 
+/* Whether any of the 8 bytes of v needs more than a copy: below 0x20, '"',
+ * '\\', or 0x80 and above (exact: true only when such a byte is there). */
+static inline bool word_needs_care(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = v ^ (ones * '"'), bs = v ^ (ones * '\\');
+    uint64_t below = (v - ones * 0x20) & ~v;   /* a byte below 0x20 */
+    uint64_t quote = (q - ones) & ~q;          /* a '"' */
+    uint64_t slash = (bs - ones) & ~bs;        /* a backslash */
+    return ((below | quote | slash | v) & high) != 0;
+}
+
 /* Appends the JSON string literal of s[0..n): quotes, escapes, and U+FFFD
  * for every byte that does not start a valid UTF-8 sequence. Runs of plain
  * characters are copied in one append. */
@@ -669,6 +683,12 @@ enum vg_err vg_json_write_string(struct vg_buf *b, const char *str, size_t n)
     enum vg_err err = vg_buf_appendc(b, '"');
     size_t i = 0, run = 0;
     while (!err && i < n) {
+        /* plain text eight bytes at a time */
+        uint64_t w;
+        while (n - i >= 8 && (memcpy(&w, s + i, 8), !word_needs_care(w)))
+            i += 8;
+        if (i >= n)
+            break;
         unsigned char c = s[i];
         if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
             i++;

@@ -64,7 +64,7 @@ struct kbatch {
     size_t cap;                 /* bytes of data */
     char data[];
 };
-#define KB_SPARE 2                 /* blocks kept for reuse */
+#define KB_SPARE 8                 /* blocks kept for reuse (a window holds ~14) */
 #define KB_SPARE_MAX (4u << 20)    /* the largest block kept */
 
 struct wslot {

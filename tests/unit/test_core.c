@@ -174,6 +174,45 @@ VG_TEST(json_invalid_utf8_is_replaced)
     CHECK(!vg_utf8_valid("\xe2\x82", 2));       /* truncated */
 }
 
+/* Every byte value at every position of strings longer than a word (the
+ * writer skips plain text eight bytes at a time): the text parses back to
+ * the string, a lone byte of 0x80 and above as U+FFFD. */
+VG_TEST(json_string_every_byte_everywhere)
+{
+    int bad = 0;
+    for (int c = 1; c < 256; c++) {
+        for (size_t len = 1; len <= 19; len++) {
+            for (size_t pos = 0; pos < len; pos++) {
+                char in[20];
+                memset(in, 'a', len);
+                in[pos] = (char)c;
+                struct vg_buf b;
+                vg_buf_init(&b, 1024);
+                char err[64];
+                struct vg_json *v = NULL;
+                if (vg_json_write_string(&b, in, len) == VG_OK)
+                    v = vg_json_parse(b.data, b.len, err, sizeof(err));
+                char want[24];
+                size_t wl = 0;
+                for (size_t k = 0; k < len; k++) {
+                    if (k == pos && c >= 0x80) {
+                        memcpy(want + wl, "\xef\xbf\xbd", 3);
+                        wl += 3;
+                    } else {
+                        want[wl++] = in[k];
+                    }
+                }
+                if (!v || vg_json_type(v) != VG_JSON_STRING || vg_json_str_len(v) != wl ||
+                    memcmp(vg_json_get_str(v), want, wl) != 0)
+                    bad++;
+                vg_json_free(v);
+                vg_buf_free(&b);
+            }
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 VG_TEST(json_large_object_is_indexed)
 {
     /* 200,000 distinct keys, then every one looked up: quadratic lookup
