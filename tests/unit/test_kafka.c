@@ -280,6 +280,28 @@ static void check_exactly_once(struct got *g, int n)
     CHECK_EQ_INT(g->n, n);
 }
 
+/* Ships the n events in sp with an output configured with extra, then
+ * consumes them back: each exactly once, with its key and headers. */
+static void ship_and_check(struct mock *m, struct vg_spool *sp, const char *extra, int n)
+{
+    struct vg_config *cfg = kcfg(m->bootstraps, extra);
+    char err[1024];
+    struct vg_kafka *k = vg_kafka_new(cfg, sp, NULL, err, sizeof(err));
+    CHECK(k != NULL);
+    if (k) {
+        struct vg_kafka_stats st;
+        CHECK_EQ_INT(run_output(k, &st), VG_OK);
+        CHECK_EQ_INT(st.acked, (uint64_t)n);
+        CHECK_EQ_INT(st.dead_lettered, 0);
+        struct got g = { .seen = calloc((size_t)n, sizeof(int)), .nevents = n };
+        consume_all(m->bootstraps, "vigil-vigil.findings", n, &g);
+        check_exactly_once(&g, n);
+        free(g.seen);
+    }
+    vg_kafka_destroy(k);
+    vg_config_destroy(cfg);
+}
+
 /* ---- tests ------------------------------------------------------------- */
 
 VG_TEST(round_trip_keys_headers_zstd)
@@ -362,22 +384,7 @@ VG_TEST(routed_events_give_the_same_keys_and_headers)
         }
         vg_buf_free(&rb);
     }
-    struct vg_config *cfg = kcfg(m.bootstraps, NULL);
-    char err[1024];
-    struct vg_kafka *k = vg_kafka_new(cfg, sp, NULL, err, sizeof(err));
-    CHECK(k != NULL);
-    if (k) {
-        struct vg_kafka_stats st;
-        CHECK_EQ_INT(run_output(k, &st), VG_OK);
-        CHECK_EQ_INT(st.acked, (uint64_t)n);
-        CHECK_EQ_INT(st.dead_lettered, 0);
-        struct got g = { .seen = calloc((size_t)n, sizeof(int)), .nevents = n };
-        consume_all(m.bootstraps, "vigil-vigil.findings", n, &g);
-        check_exactly_once(&g, n);
-        free(g.seen);
-    }
-    vg_kafka_destroy(k);
-    vg_config_destroy(cfg);
+    ship_and_check(&m, sp, NULL, n);
     vg_spool_close(sp);
     mock_stop(&m);
 }
@@ -458,21 +465,7 @@ VG_TEST(injected_produce_errors_lose_and_duplicate_nothing)
     struct vg_spool *sp = mem_spool();
     const int n = 1000;
     append_range(sp, 0, n, 40, -1, 0);
-    struct vg_config *cfg = kcfg(m.bootstraps, "    properties:\n      retry.backoff.ms: \"10\"\n");
-    char err[1024];
-    struct vg_kafka *k = vg_kafka_new(cfg, sp, NULL, err, sizeof(err));
-    CHECK(k != NULL);
-    if (k) {
-        struct vg_kafka_stats st;
-        CHECK_EQ_INT(run_output(k, &st), VG_OK);
-        CHECK_EQ_INT(st.acked, (uint64_t)n);
-        struct got g = { .seen = calloc((size_t)n, sizeof(int)), .nevents = n };
-        consume_all(m.bootstraps, "vigil-vigil.findings", n, &g);
-        check_exactly_once(&g, n);
-        free(g.seen);
-    }
-    vg_kafka_destroy(k);
-    vg_config_destroy(cfg);
+    ship_and_check(&m, sp, "    properties:\n      retry.backoff.ms: \"10\"\n", n);
     vg_spool_close(sp);
     mock_stop(&m);
 }
