@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config git
 libcurl4-openssl-dev libssl-dev libyajl-dev librdkafka-dev libzstd-dev
-libyaml-dev libexpat1-dev zlib1g-dev libmicrohttpd-dev
+libyaml-dev libexpat1-dev zlib1g-dev libdeflate-dev libmicrohttpd-dev
 clang libclang-rt-dev
 python3 chromium yamllint adduser systemd shellcheck"
 

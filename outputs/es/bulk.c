@@ -8,7 +8,7 @@
 #include "../output.h"
 
 #include <yajl/yajl_parse.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,18 +157,10 @@ enum vg_err vg_es_bulk_append(struct vg_buf *body, const struct vg_es_meta *m, c
 
 enum vg_err vg_es_gzip_init(struct vg_es_gzip *g, int level)
 {
-    g->z = NULL;
     g->level = level;
-    z_stream *z = calloc(1, sizeof(*z));
-    if (!z)
-        return VG_ERR_NOMEM;
-    /* 15 + 16: a gzip wrapper, what Content-Encoding: gzip means */
-    if (deflateInit2(z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        free(z);
-        return VG_ERR_NOMEM;
-    }
-    g->z = z;
-    return VG_OK;
+    /* a gzip wrapper, what Content-Encoding: gzip means */
+    g->z = libdeflate_alloc_compressor(level);
+    return g->z ? VG_OK : VG_ERR_NOMEM;
 }
 
 static enum vg_err buf_reserve(struct vg_buf *b, size_t n)
@@ -187,32 +179,25 @@ static enum vg_err buf_reserve(struct vg_buf *b, size_t n)
 
 enum vg_err vg_es_gzip(struct vg_es_gzip *g, const char *in, size_t len, struct vg_buf *out)
 {
-    z_stream *z = g->z;
-    if (!z)
+    struct libdeflate_compressor *c = g->z;
+    if (!c)
         return VG_ERR_INVALID;
-    if (deflateReset(z) != Z_OK)
-        return VG_ERR_INVALID;
-    size_t bound = deflateBound(z, (uLong)len);
+    size_t bound = libdeflate_gzip_compress_bound(c, len);
     enum vg_err err = buf_reserve(out, bound);
     if (err)
         return err;
-    z->next_in = (Bytef *)(uintptr_t)in;
-    z->avail_in = (uInt)len;
-    z->next_out = (Bytef *)out->data;
-    z->avail_out = (uInt)bound;
-    int rc = deflate(z, Z_FINISH);
-    if (rc != Z_STREAM_END)
-        return VG_ERR_INVALID;
-    out->len = bound - z->avail_out;
-    out->data[out->len] = '\0';
+    size_t n = libdeflate_gzip_compress(c, in, len, out->data, bound);
+    if (n == 0)
+        return VG_ERR_INVALID;   /* cannot happen: the bound is libdeflate's own */
+    out->len = n;
+    out->data[n] = '\0';
     return VG_OK;
 }
 
 void vg_es_gzip_free(struct vg_es_gzip *g)
 {
     if (g->z) {
-        deflateEnd(g->z);
-        free(g->z);
+        libdeflate_free_compressor(g->z);
         g->z = NULL;
     }
 }

@@ -75,9 +75,10 @@ enum vg_err vg_es_bulk_append(struct vg_buf *body, const struct vg_es_meta *m, c
 
 /* ---- gzip ---------------------------------------------------------- */
 
-/* A reusable gzip compressor (zlib, gzip wrapper). */
+/* A reusable gzip compressor (libdeflate: the whole body at once, 2 to 3
+ * times zlib's speed at level 1 on findings, and smaller). */
 struct vg_es_gzip {
-    void *z;                 /* z_stream, owned */
+    void *z;                 /* struct libdeflate_compressor, owned */
     int level;
 };
 

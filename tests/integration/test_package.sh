@@ -140,7 +140,7 @@ depends=$(field Depends)
 echo "   Depends: $depends"
 # package names alone, one a line
 echo "$depends" | tr ',' '\n' | sed 's/(.*//; s/|.*//; s/ //g' | grep . | sort -u >"$work/depends"
-for p in adduser libc6 libcurl4 libssl3 libyajl2 libyaml-0-2 libzstd1 zlib1g; do
+for p in adduser libc6 libcurl4 libssl3 libyajl2 libyaml-0-2 libzstd1 zlib1g libdeflate0; do
     grep -qx "$p" "$work/depends" && ok || fail "Depends lacks $p"
 done
 
