@@ -89,6 +89,19 @@ struct scan_run {
     size_t errlen;
 };
 
+/* Frees what a scan run holds (its results store is committed or
+ * aborted before). */
+static void run_release(struct scan_run *s, struct vg_target_info *info)
+{
+    vg_results_prev_destroy(s->prev);
+    free(s->type);
+    free(s->rules_of_type);
+    vg_buf_free(&s->line);
+    vg_buf_free(&s->route);
+    vg_ecs_cache_destroy(s->cache);
+    vg_target_info_clear(info);
+}
+
 /* What a scan looked at, for people: the host name, or the cloud account
  * (with its alias). */
 static const char *target_name(const struct vg_target_info *t)
@@ -299,13 +312,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
     snprintf(res->target, sizeof(res->target), "%s", target_name(&info));
     if (err) {
         vg_results_abort(s.kept);
-        vg_results_prev_destroy(s.prev);
-        free(s.type);
-        free(s.rules_of_type);
-        vg_buf_free(&s.line);
-    vg_buf_free(&s.route);
-        vg_ecs_cache_destroy(s.cache);
-        vg_target_info_clear(&info);
+        run_release(&s, &info);
         /* a target that cannot be scanned at all is bad usage; anything
          * else after findings went out is a runtime failure */
         if (err != VG_ERR_NOENT && err != VG_ERR_INVALID && err != VG_ERR_NOMEM &&
@@ -319,13 +326,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
     err = note_expired(o->exceptions, &res->stats, errbuf, errlen);
     if (err) {
         vg_results_abort(s.kept);
-        vg_results_prev_destroy(s.prev);
-        free(s.type);
-        free(s.rules_of_type);
-        vg_buf_free(&s.line);
-    vg_buf_free(&s.route);
-        vg_ecs_cache_destroy(s.cache);
-        vg_target_info_clear(&info);
+        run_release(&s, &info);
         return err;
     }
 
@@ -345,13 +346,7 @@ enum vg_err vg_scan_run(const struct vg_scan_opts *o, struct vg_scan_result *res
         vg_results_abort(s.kept);
     }
 
-    vg_results_prev_destroy(s.prev);
-    free(s.type);
-    free(s.rules_of_type);
-    vg_buf_free(&s.line);
-    vg_buf_free(&s.route);
-    vg_ecs_cache_destroy(s.cache);
-    vg_target_info_clear(&info);
+    run_release(&s, &info);
     if (err && err != VG_ERR_NOMEM && err != VG_ERR_LIMIT)
         err = VG_ERR_IO;   /* an output failed: a runtime failure */
     return err;
