@@ -181,22 +181,6 @@ static const char *auth_scheme(const struct conn *c)
 
 /* ---- one import ----------------------------------------------------------- */
 
-struct sink {
-    struct vg_buf *b;
-    bool over;
-};
-
-static size_t sink_write(char *p, size_t size, size_t nmemb, void *u)
-{
-    struct sink *s = u;
-    size_t n = size * nmemb;
-    if (vg_buf_append(s->b, p, n)) {
-        s->over = true;
-        return 0;
-    }
-    return n;
-}
-
 /* POSTs the asset as a multipart file upload; *status and resp get
  * Kibana's answer. An error only when no HTTP answer came. */
 static enum vg_err post_import(const struct conn *c, const struct target *t,
@@ -235,13 +219,13 @@ static enum vg_err post_import(const struct conn *c, const struct target *t,
     }
     char url[sizeof(t->base) + 128];
     snprintf(url, sizeof(url), "%s%s", t->base, a->path);
-    struct sink s = { resp, false };
+    struct vg_es_sink s = { resp, false };
     vg_buf_reset(resp);
     CURLcode rc = CURLE_OK;
     rc |= curl_easy_setopt(e, CURLOPT_URL, url);
     rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
     rc |= curl_easy_setopt(e, CURLOPT_MIMEPOST, mime);
-    rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink_write);
+    rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, vg_es_sink_write);
     rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
     if (rc != CURLE_OK) {
         snprintf(errbuf, errlen, "curl refused an option");

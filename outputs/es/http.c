@@ -681,14 +681,9 @@ void vg_es_transfer_error(const struct vg_es_host *h, CURLcode rc, const char *m
 
 /* ---- synchronous requests (setup) -------------------------------------- */
 
-struct sink {
-    struct vg_buf *b;
-    bool over;
-};
-
-static size_t sink_write(char *p, size_t size, size_t nmemb, void *u)
+size_t vg_es_sink_write(char *p, size_t size, size_t nmemb, void *u)
 {
-    struct sink *s = u;
+    struct vg_es_sink *s = u;
     size_t n = size * nmemb;
     if (vg_buf_append(s->b, p, n)) {
         s->over = true;
@@ -717,7 +712,7 @@ enum vg_err vg_es_conn_request(struct vg_es_conn *c, const char *method, const c
         curl_easy_reset(e);
         cerr[0] = '\0';
         vg_buf_reset(resp);
-        struct sink s = { resp, false };
+        struct vg_es_sink s = { resp, false };
         if (vg_es_conn_prepare(c, e, cerr)) {
             snprintf(errbuf, errlen, "curl refused an option");
             err = VG_ERR_INVALID;
@@ -735,7 +730,7 @@ enum vg_err vg_es_conn_request(struct vg_es_conn *c, const char *method, const c
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
         }
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink_write);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, vg_es_sink_write);
         curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
         CURLcode rc = curl_easy_perform(e);
         if (rc == CURLE_OK) {

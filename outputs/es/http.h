@@ -88,6 +88,15 @@ int64_t vg_es_backoff(struct vg_es_conn *c, unsigned attempt);
 void vg_es_transfer_error(const struct vg_es_host *h, CURLcode rc, const char *curl_msg,
                           char *out, size_t n);
 
+/* A curl write callback (CURLOPT_WRITEFUNCTION, CURLOPT_WRITEDATA a
+ * struct vg_es_sink) appending the body to b; over is set, and the
+ * transfer stopped, when b's bound is passed. */
+struct vg_es_sink {
+    struct vg_buf *b;
+    bool over;
+};
+size_t vg_es_sink_write(char *p, size_t size, size_t nmemb, void *u);
+
 /* A whole request, synchronously, for `vigil setup`: tries the hosts in
  * turn until one answers at the HTTP level. *status gets the HTTP status,
  * resp the body (bounded by VG_ES_MAX_SETUP_RESP). body may be NULL. An
