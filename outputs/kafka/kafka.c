@@ -523,7 +523,7 @@ struct vg_kafka *vg_kafka_new(const struct vg_config *cfg, struct vg_spool *spoo
      * for every batch they compress; glibc maps each afresh, or trims the
      * heap under it, so every batch page-faults and zeroes them again (a
      * million findings: 110k-230k minor faults). Kept in the heap they are
-     * reused (~15k). Process-wide, so set only where Kafka is used: it
+     * reused (~30k). Process-wide, so set only where Kafka is used: it
      * costs the Elasticsearch output ~15 MiB of resident memory for
      * nothing. */
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
@@ -578,9 +578,8 @@ struct vg_kafka *vg_kafka_new(const struct vg_config *cfg, struct vg_spool *spoo
     free(brokers);
     bad = bad || conf_set(k->conf, "enable.idempotence", "true", "enable.idempotence", errbuf, errlen);
     bad = bad || conf_set(k->conf, "acks", "all", "acks", errbuf, errlen);
-    bad = bad || conf_set(k->conf, "compression.codec", c->compression ? c->compression : "zstd",
-                          "compression", errbuf, errlen);
     const char *codec = c->compression ? c->compression : "zstd";
+    bad = bad || conf_set(k->conf, "compression.codec", codec, "compression", errbuf, errlen);
     long long level = c->compression_level >= 0 ? c->compression_level
                       : strcmp(codec, "zstd") == 0 ? 1 : -1;
     snprintf(num, sizeof(num), "%lld", level);
@@ -639,39 +638,17 @@ static void prime_topic(struct vg_kafka *k, const char *topic)
     rd_kafka_topic_destroy(t);
 }
 
-static int produce_as(struct vg_kafka *k, uint64_t w, const char *topic, const char *const *v,
-                      const long *vl);
+/* The fields produce() needs, in this order, then the topic template's. */
+enum { P_ID, P_RULE, P_RES, P_ECS, P_DATASET, P_SEV, P_TOPIC };
 
-/* Produces slot w. Returns 0 when handed over (or dead-lettered), -1 when
- * librdkafka's queue is full (try again later). */
-static int produce(struct vg_kafka *k, uint64_t w)
+/* Reads the fields from the event's text without a tree (the events are
+ * Vigil's own, CRC-checked in the spool): v/vl (-1: absent) point into the
+ * event, or into dec for a value with escapes; pk + P_TOPIC gets the
+ * template's fields. -1 when the event is not a JSON object. */
+static int pick_fields(const struct vg_kafka *k, const struct wslot *s,
+                       struct vg_json_pick *pk, char dec[P_TOPIC][VG_PICK_DECODED],
+                       const char **v, long *vl)
 {
-    struct wslot *s = slot(k, w);
-    if (!s->ev)
-        return -1;   /* its copy could not be made: out of memory */
-    enum { P_ID, P_RULE, P_RES, P_ECS, P_DATASET, P_SEV, P_TOPIC };
-    const char *v[6];
-    long vl[6];
-    char topic[MAX_TOPIC + 1];
-    /* the fields needed: from the route the encoder kept beside the event
-     * when it has one and it holds the topic's fields too */
-    struct vg_route rt;
-    if (k->tpl_routed && s->rt && vg_route_parse(s->rt, s->rlen, &rt)) {
-        static const int rtf[6] = { VG_RT_ID,          VG_RT_RULE_ID, VG_RT_RESOURCE_ID,
-                                    VG_RT_ECS_VERSION, VG_RT_DATASET, VG_RT_SEVERITY };
-        for (int i = 0; i < 6; i++) {
-            v[i] = rt.v[rtf[i]];
-            vl[i] = v[i] ? (long)rt.len[rtf[i]] : -1;
-        }
-        if (render_topic(k, &rt, NULL, topic)) {
-            dead_add(k, w, "vigil_invalid_topic", "the topic template gives an empty name", true);
-            return 0;
-        }
-        return produce_as(k, w, topic, v, vl);
-    }
-    /* else read from the event's text without a tree (the events are
-     * Vigil's own, CRC-checked in the spool) */
-    struct vg_json_pick pk[VG_JSON_PICK_MAX];
     /* event.severity (a number near the start) gives vigil.severity (a
      * word near the end) for Vigil's findings: the reading stops early */
     static const char *const paths[] = { "event.id", "rule.id", "resource.id", "ecs.version",
@@ -681,20 +658,10 @@ static int produce(struct vg_kafka *k, uint64_t w)
         pk[np] = (struct vg_json_pick){ .path = paths[np], .number = np == P_SEV };
     for (size_t i = 0; i < k->ntpl; i++)
         pk[np++] = (struct vg_json_pick){ .path = k->tpl_fields[i] };
-    if (vg_json_pick(s->ev, s->len, pk, np) != VG_OK) {
-        vg_log(VG_LOG_WARN, "kafka", "an event in the spool is not a JSON object: it goes to "
-                                     "the dead-letter file");
-        dead_add(k, w, "vigil_invalid_event", "not a JSON object", false);
-        return 0;
-    }
-    if (render_topic(k, NULL, pk + P_TOPIC, topic)) {
-        dead_add(k, w, "vigil_invalid_topic", "the topic template gives an empty name", true);
-        return 0;
-    }
-    /* values with escapes are decoded; the common ones point into the event */
-    char dec[6][VG_PICK_DECODED];
-    for (int i = 0; i < 6; i++)
-        vl[i] = vg_json_pick_decode(&pk[i], dec[i], sizeof(dec[i]), &v[i]);
+    if (vg_json_pick(s->ev, s->len, pk, np) != VG_OK)
+        return -1;
+    for (int i = 0; i < P_TOPIC; i++)
+        vl[i] = vg_json_pick_decode(&pk[i], dec[i], VG_PICK_DECODED, &v[i]);
     /* the severity word: from the score Vigil writes beside it (21, 47,
      * 73, 99), else read vigil.severity itself */
     vl[P_SEV] = -1;
@@ -709,18 +676,44 @@ static int produce(struct vg_kafka *k, uint64_t w)
     if (vl[P_SEV] < 0) {
         struct vg_json_pick sp = { .path = "vigil.severity" };
         if (vg_json_pick(s->ev, s->len, &sp, 1) == VG_OK)
-            vl[P_SEV] = vg_json_pick_decode(&sp, dec[P_SEV], sizeof(dec[P_SEV]), &v[P_SEV]);
+            vl[P_SEV] = vg_json_pick_decode(&sp, dec[P_SEV], VG_PICK_DECODED, &v[P_SEV]);
     }
-    return produce_as(k, w, topic, v, vl);
+    return 0;
 }
 
-/* Produces slot w to topic with the key and headers of the fields v (vl:
- * their lengths, -1 when absent; in produce()'s order). */
-static int produce_as(struct vg_kafka *k, uint64_t w, const char *topic, const char *const *v,
-                      const long *vl)
+/* Produces slot w. Returns 0 when handed over (or dead-lettered), -1 when
+ * librdkafka's queue is full (try again later). */
+static int produce(struct vg_kafka *k, uint64_t w)
 {
-    enum { P_ID, P_RULE, P_RES, P_ECS, P_DATASET, P_SEV };
     struct wslot *s = slot(k, w);
+    if (!s->ev)
+        return -1;   /* its copy could not be made: out of memory */
+    const char *v[P_TOPIC];
+    long vl[P_TOPIC];
+    struct vg_json_pick pk[VG_JSON_PICK_MAX];
+    char dec[P_TOPIC][VG_PICK_DECODED];
+    /* the fields: from the route the encoder kept beside the event when it
+     * has one and it holds the topic's fields too, else from its text */
+    struct vg_route rt;
+    bool routed = k->tpl_routed && s->rt && vg_route_parse(s->rt, s->rlen, &rt);
+    if (routed) {
+        static const int rtf[P_TOPIC] = { VG_RT_ID,          VG_RT_RULE_ID, VG_RT_RESOURCE_ID,
+                                          VG_RT_ECS_VERSION, VG_RT_DATASET, VG_RT_SEVERITY };
+        for (int i = 0; i < P_TOPIC; i++) {
+            v[i] = rt.v[rtf[i]];
+            vl[i] = v[i] ? (long)rt.len[rtf[i]] : -1;
+        }
+    } else if (pick_fields(k, s, pk, dec, v, vl)) {
+        vg_log(VG_LOG_WARN, "kafka", "an event in the spool is not a JSON object: it goes to "
+                                     "the dead-letter file");
+        dead_add(k, w, "vigil_invalid_event", "not a JSON object", false);
+        return 0;
+    }
+    char topic[MAX_TOPIC + 1];
+    if (render_topic(k, routed ? &rt : NULL, pk + P_TOPIC, topic)) {
+        dead_add(k, w, "vigil_invalid_topic", "the topic template gives an empty name", true);
+        return 0;
+    }
     prime_topic(k, topic);
     uint8_t dig[VG_SHA256_LEN];
     char key[2 * VG_SHA256_LEN + 1];
